@@ -1,3 +1,7 @@
+// Command plugin is the proxy-wasm module: it adapts Envoy's callbacks to the gateway of
+// internal/gateway and carries out its decisions. It stays thin: it reads what the gateway asks
+// for from the host, and writes back headers and local replies. Built for GOOS=wasip1 by
+// build/wasmbuild; the proxytest host of the SDK runs it natively in unit tests.
 package main
 
 import (
@@ -5,22 +9,11 @@ import (
 	"github.com/tetratelabs/proxy-wasm-go-sdk/proxywasm/types"
 )
 
+// main is never called: a reactor module runs init() from _initialize.
 func main() {}
 
-func init() { proxywasm.SetVMContext(&vm{}) }
+func init() { proxywasm.SetVMContext(&vmContext{}) }
 
-type vm struct{ types.DefaultVMContext }
+type vmContext struct{ types.DefaultVMContext }
 
-func (*vm) NewPluginContext(uint32) types.PluginContext { return &pc{} }
-
-type pc struct{ types.DefaultPluginContext }
-
-func (*pc) NewHttpContext(uint32) types.HttpContext { return &hc{} }
-
-type hc struct{ types.DefaultHttpContext }
-
-func (*hc) OnHttpRequestHeaders(int, bool) types.Action {
-	p, _ := proxywasm.GetHttpRequestHeader(":path")
-	proxywasm.SendHttpResponse(418, [][2]string{{"x-path", p}}, []byte("hello "+p), -1)
-	return types.ActionPause
-}
+func (*vmContext) NewPluginContext(uint32) types.PluginContext { return &pluginContext{} }

@@ -1,0 +1,394 @@
+// Package gateway is the request pipeline of spec section 3: a request view goes in, a decision
+// comes out — either a local reply (an error of the table, a mock, a redirect) or the changes
+// that route the request to its upstream. The steps run in the order of the spec, each one
+// either passing the request on or answering it; the order is the table `pipeline` below. The
+// package knows nothing of the proxy-wasm host: plugin/ adapts Envoy to Request and Decision.
+package gateway
+
+import (
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/apigw-wasm/apigw-wasm/internal/config"
+	"github.com/apigw-wasm/apigw-wasm/internal/reply"
+	"github.com/apigw-wasm/apigw-wasm/internal/route"
+)
+
+// Headers reads request headers by lowercase name.
+type Headers interface {
+	// Get returns the header's value and whether it is present.
+	Get(name string) (string, bool)
+}
+
+// Request is what the gateway sees of one request.
+type Request struct {
+	Authority string // :authority as sent
+	Method    string
+	Path      string // :path as sent, query included
+	TLS       bool   // the downstream connection is TLS
+	Source    string // downstream address: "ip:port", "[ip6]:port", or a unix socket path
+	RequestID string
+	Headers   Headers
+	Now       time.Time
+}
+
+// Reply is an answer the gateway gives itself.
+type Reply struct {
+	Status  int
+	Headers [][2]string
+	Body    []byte
+	Code    reply.Code // the table row for error answers; None for mocks and redirects
+	Message string     // the filled message of an error answer, for the log
+}
+
+// Decision is the outcome of Handle.
+type Decision struct {
+	Reply *Reply // non-nil: answer with it
+
+	Service *config.Service // known once the host matched
+	API     *config.API     // known once an API matched
+	Env     config.Env
+
+	// SetHeaders replace (or add) request headers on the way upstream, pseudo-headers included.
+	SetHeaders [][2]string
+	// ResponseHeaders are added to the upstream's response.
+	ResponseHeaders [][2]string
+}
+
+// Gateway runs the pipeline over one immutable configuration.
+type Gateway struct {
+	cfg *config.Config
+}
+
+// New returns a gateway for cfg.
+func New(cfg *config.Config) *Gateway { return &Gateway{cfg: cfg} }
+
+// Config is the configuration the gateway runs.
+func (g *Gateway) Config() *config.Config { return g.cfg }
+
+// state is one request's way through the pipeline.
+type state struct {
+	g   *Gateway
+	r   *Request
+	d   *Decision
+	uri string // the request path without query
+	q   string // the query, without '?'; "" when none
+
+	binding config.Binding
+	env     *config.Environment
+	rest    string // the path after the environment part: what APIs match against
+	method  string // the method APIs match against (the requested one for a preflight)
+	match   route.Match
+	vars    route.Vars
+}
+
+// step is one stage of the pipeline: nil passes the request on, a reply answers it.
+type step func(*state) *Reply
+
+// pipeline is spec section 3 in order.
+var pipeline = []step{
+	stepHost,        // 1
+	stepEnvironment, // 2
+	stepProtocol,    // 3
+	stepMethod,      // 4
+	stepAPI,         // 5
+	stepAPIConfig,   // 6
+	stepBackend,     // 12
+}
+
+// Handle runs the pipeline for r.
+func (g *Gateway) Handle(r *Request) *Decision {
+	d := &Decision{}
+	st := &state{g: g, r: r, d: d}
+	st.uri, st.q, _ = strings.Cut(r.Path, "?")
+	for _, s := range pipeline {
+		if rep := s(st); rep != nil {
+			d.Reply = rep
+			break
+		}
+	}
+	return d
+}
+
+// fail is the reply for a row of the table.
+func (st *state) fail(c reply.Code, arg string) *Reply {
+	msg := c.Message(arg)
+	return &Reply{
+		Status: c.Status(),
+		Headers: [][2]string{
+			{"content-type", reply.ContentType},
+			{reply.RequestIDHeader, st.r.RequestID},
+		},
+		Body:    reply.JSONMessage(msg),
+		Code:    c,
+		Message: msg,
+	}
+}
+
+func stepHost(st *state) *Reply {
+	a := st.r.Authority
+	if a == "" {
+		return st.fail(reply.HostNotFound, "")
+	}
+	if !config.ValidHostPort(a) {
+		return st.fail(reply.HostInvalid, "")
+	}
+	host, _ := config.SplitHostPort(a)
+	b, ok := st.g.cfg.Host(strings.TrimSuffix(host, "."))
+	if !ok {
+		return st.fail(reply.NoAPIForHost, host)
+	}
+	st.binding = b
+	st.d.Service = b.Service
+	return nil
+}
+
+// firstSegment is "/" plus the path's first segment, as the env_mapping messages show it.
+func firstSegment(p string) string {
+	p = strings.TrimPrefix(p, "/")
+	if i := strings.IndexByte(p, '/'); i >= 0 {
+		p = p[:i]
+	}
+	return "/" + p
+}
+
+func stepEnvironment(st *state) *Reply {
+	svc := st.binding.Service
+	if cd := st.binding.Custom; cd != nil && len(cd.PathMappings) > 0 {
+		for _, m := range cd.PathMappings {
+			if rest, ok := stripMapping(st.uri, m.Path); ok {
+				st.env, st.rest = svc.Environments[m.Env], rest
+				break
+			}
+		}
+		if st.env == nil {
+			return st.fail(reply.NoEnvMapping, firstSegment(st.uri))
+		}
+	} else {
+		seg := firstSegment(st.uri)
+		env, ok := config.ParseEnv(seg[1:])
+		if !ok {
+			return st.fail(reply.NoDefaultEnvMapping, seg)
+		}
+		st.env = svc.Environments[env]
+		st.rest = strings.TrimPrefix(st.uri, seg)
+		if st.rest == "" {
+			st.rest = "/"
+		}
+	}
+	st.d.Env = st.env.Env
+	if st.env.NumAPIs == 0 {
+		return st.fail(reply.NoAPIInEnvironment, "")
+	}
+	return nil
+}
+
+// stripMapping matches a mapping path as a segment prefix and returns what follows it.
+func stripMapping(uri, mapping string) (string, bool) {
+	if mapping == "/" {
+		return uri, true
+	}
+	rest, ok := strings.CutPrefix(uri, mapping)
+	if !ok {
+		return "", false
+	}
+	if rest == "" {
+		return "/", true
+	}
+	if rest[0] != '/' {
+		return "", false
+	}
+	return rest, true
+}
+
+func stepProtocol(st *state) *Reply {
+	protos := st.binding.Service.Protocols
+	if cd := st.binding.Custom; cd != nil {
+		if cd.ForceHTTPS && !st.r.TLS {
+			host, _ := config.SplitHostPort(st.r.Authority)
+			return &Reply{
+				Status: 301,
+				Headers: [][2]string{
+					{"location", "https://" + host + st.r.Path},
+					{reply.RequestIDHeader, st.r.RequestID},
+				},
+			}
+		}
+		protos = cd.Protocols
+	}
+	if !protos.Allows(st.r.TLS) {
+		if st.r.TLS {
+			return st.fail(reply.HTTPSNotAllowed, "")
+		}
+		return st.fail(reply.HTTPNotAllowed, "")
+	}
+	return nil
+}
+
+func isMethod(m string) bool {
+	switch m {
+	case "GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS":
+		return true
+	}
+	return false
+}
+
+func stepMethod(st *state) *Reply {
+	if !isMethod(st.r.Method) {
+		return st.fail(reply.MethodNotSupported, "")
+	}
+	st.method = st.r.Method
+	if st.method == "OPTIONS" {
+		if m, ok := st.r.Headers.Get("access-control-request-method"); ok && m != "" {
+			st.method = m // a CORS preflight matches the API of the method it asks for
+		}
+	}
+	return nil
+}
+
+// isUpgrade reports a WebSocket upgrade request.
+func isUpgrade(h Headers) bool {
+	v, ok := h.Get("upgrade")
+	return ok && strings.EqualFold(strings.TrimSpace(v), "websocket")
+}
+
+func stepAPI(st *state) *Reply {
+	m, res := st.env.Routes.Lookup(st.rest, st.method, &st.vars)
+	switch res {
+	case route.NoMatch:
+		return st.fail(reply.NoAPIForURI, st.rest)
+	case route.MethodNotAllowed:
+		return st.fail(reply.MethodNotAllowed, "")
+	}
+	st.match = m
+	api := st.binding.Service.APIs[m.Index]
+	st.d.API = api
+	if api.Protocol != config.APIProtoWebSocket && isUpgrade(st.r.Headers) {
+		if st.r.TLS {
+			return st.fail(reply.ProtocolNotAllowed, "WSS")
+		}
+		return st.fail(reply.ProtocolNotAllowed, "WS")
+	}
+	return nil
+}
+
+func stepAPIConfig(st *state) *Reply {
+	if c := st.d.API.ConfigError; c != reply.None {
+		return st.fail(c, "")
+	}
+	return nil
+}
+
+func stepBackend(st *state) *Reply {
+	api := st.d.API
+	b := &api.Backend
+	switch b.Type {
+	case config.BackendMock:
+		return st.mock(b)
+	case config.BackendHTTP, config.BackendWebSocket:
+		cluster, authority, base := b.Cluster, b.Host, ""
+		if b.URL != nil {
+			cluster, authority, base = st.g.cfg.URLCluster, b.URL.HostPort, b.URL.BasePath
+		}
+		st.route(cluster, authority, base+st.backendPath(b), b.Timeout)
+		return nil
+	default:
+		// Microservice backends come with their issue; until then they are not served.
+		return st.fail(reply.InternalServerError, "")
+	}
+}
+
+// backendPath is the upstream path: the backend path with the API's variables filled, then the
+// part of the request after a prefix API's prefix; without a backend path, the request path.
+func (st *state) backendPath(b *config.Backend) string {
+	if !b.HasPath {
+		return st.rest
+	}
+	p := b.Path
+	if strings.IndexByte(p, '{') >= 0 {
+		var sb strings.Builder
+		for {
+			i := strings.IndexByte(p, '{')
+			if i < 0 {
+				break
+			}
+			j := strings.IndexByte(p[i:], '}')
+			sb.WriteString(p[:i])
+			v, _ := st.vars.Get(p[i+1 : i+j])
+			sb.WriteString(v)
+			p = p[i+j+1:]
+		}
+		sb.WriteString(p)
+		p = sb.String()
+	}
+	if k := st.d.API.Pattern.Kind(); k == route.Prefix || k == route.PlainPrefix {
+		p = joinPath(p, st.match.Remainder)
+	}
+	return p
+}
+
+// joinPath appends a remainder to a base path with exactly one slash between them.
+func joinPath(base, rest string) string {
+	switch {
+	case rest == "":
+		return base
+	case strings.HasSuffix(base, "/") && strings.HasPrefix(rest, "/"):
+		return base + rest[1:]
+	case !strings.HasSuffix(base, "/") && !strings.HasPrefix(rest, "/"):
+		return base + "/" + rest
+	}
+	return base + rest
+}
+
+func (st *state) route(cluster, authority, path string, timeout time.Duration) {
+	if path == "" {
+		path = "/"
+	}
+	if st.q != "" {
+		path += "?" + st.q
+	}
+	proto := "http"
+	if st.r.TLS {
+		proto = "https"
+	}
+	h := append(st.d.SetHeaders,
+		[2]string{st.g.cfg.ClusterHeader, cluster},
+		[2]string{":path", path},
+		[2]string{"x-envoy-upstream-rq-timeout-ms", strconv.FormatInt(timeout.Milliseconds(), 10)},
+		[2]string{reply.RequestIDHeader, st.r.RequestID},
+		[2]string{"x-api-id", st.d.API.ID},
+		[2]string{"x-client-proto", proto},
+	)
+	if authority != "" {
+		h = append(h, [2]string{":authority", authority})
+	}
+	if ip := SourceIP(st.r.Source); ip != "" {
+		h = append(h, [2]string{"x-real-ip", ip})
+	}
+	st.d.SetHeaders = h
+}
+
+// SourceIP is the IP of a downstream address "ip:port" or "[ip6]:port"; "" for a unix socket.
+func SourceIP(src string) string {
+	if src == "" || src[0] == '/' || src[0] == '@' {
+		return ""
+	}
+	if src[0] == '[' {
+		if i := strings.IndexByte(src, ']'); i > 0 {
+			return src[1:i]
+		}
+		return ""
+	}
+	if i := strings.LastIndexByte(src, ':'); i >= 0 && strings.IndexByte(src[:i], ':') < 0 {
+		return src[:i]
+	}
+	return src
+}
+
+func (st *state) mock(b *config.Backend) *Reply {
+	h := make([][2]string, 0, len(b.MockHeaders)+1)
+	h = append(h, b.MockHeaders...)
+	h = append(h, [2]string{reply.RequestIDHeader, st.r.RequestID})
+	return &Reply{Status: b.MockStatus, Headers: h, Body: []byte(b.MockBody)}
+}
