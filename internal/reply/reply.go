@@ -39,18 +39,18 @@ const (
 	OAuthNoIDToken          // 401
 	OAuthIDTokenVerifyError // 401
 
-	NoUsagePlan            // 403
-	ClientIPUnknown        // 403
-	EndpointIPNotAllowed   // 403
-	ParamInvalid           // 403, Arg: parameter name
-	NeedWebSocketKey       // 403
-	NeedWebSocketVersion   // 403
-	HeaderRequired         // 403, Arg: header name
-	PathVariableRequired   // 403, Arg: variable name
-	QueryRequired          // 403, Arg: query name
-	BodyNeedsForm          // 403
-	BodyParamRequired      // 403, Arg: body parameter name
-	IPNotAllowed           // 403 (Kong's text; not a row of the Tencent table)
+	NoUsagePlan          // 403
+	ClientIPUnknown      // 403
+	EndpointIPNotAllowed // 403
+	ParamInvalid         // 403, Arg: parameter name
+	NeedWebSocketKey     // 403
+	NeedWebSocketVersion // 403
+	HeaderRequired       // 403, Arg: header name
+	PathVariableRequired // 403, Arg: variable name
+	QueryRequired        // 403, Arg: query name
+	BodyNeedsForm        // 403
+	BodyParamRequired    // 403, Arg: body parameter name
+	IPNotAllowed         // 403 (Kong's text; not a row of the Tencent table)
 
 	MicroServiceNotFound // 404
 	HostNotFound         // 404
