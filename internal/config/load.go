@@ -2,6 +2,7 @@ package config
 
 import (
 	"encoding/json"
+	"errors"
 	"net/netip"
 	"net/url"
 	"sort"
@@ -11,6 +12,9 @@ import (
 
 	"github.com/tidwall/gjson"
 
+	"github.com/apigw-wasm/apigw-wasm/internal/cors"
+	"github.com/apigw-wasm/apigw-wasm/internal/ipfilter"
+	"github.com/apigw-wasm/apigw-wasm/internal/params"
 	"github.com/apigw-wasm/apigw-wasm/internal/reply"
 	"github.com/apigw-wasm/apigw-wasm/internal/route"
 )
@@ -91,8 +95,11 @@ func (d *decoder) config(root gjson.Result) *Config {
 	if o.has("endpoint_deny") {
 		deny = o.strings("endpoint_deny")
 	}
-	_, denyPath := o.array("endpoint_deny")
-	cfg.EndpointDeny = d.prefixes(denyPath, o.fields["endpoint_deny"], deny)
+	if l, err := ipfilter.Compile(nil, deny); err != nil {
+		d.fail("endpoint_deny", o.fields["endpoint_deny"], "%s", strings.TrimPrefix(err.Error(), "ip_deny"))
+	} else {
+		cfg.EndpointDeny = l
+	}
 
 	items, p := o.array("services")
 	ids := map[string]bool{}
@@ -127,39 +134,6 @@ func (d *decoder) config(root gjson.Result) *Config {
 		cfg.UsagePlans = append(cfg.UsagePlans, pl)
 	}
 	return cfg
-}
-
-func (d *decoder) prefixes(path string, v gjson.Result, list []string) []netip.Prefix {
-	var out []netip.Prefix
-	for i, s := range list {
-		pfx, err := ParsePrefix(s)
-		if err != nil {
-			d.fail(index(path, i), v, "%q is not an IP address or CIDR range", s)
-			continue
-		}
-		out = append(out, pfx)
-	}
-	return out
-}
-
-// ParsePrefix reads a CIDR range or a single address (as a /32 or /128).
-func ParsePrefix(s string) (netip.Prefix, error) {
-	if strings.Contains(s, "/") {
-		p, err := netip.ParsePrefix(s)
-		if err != nil {
-			return p, err
-		}
-		if p.Addr().Is4In6() {
-			p = netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96)
-		}
-		return p.Masked(), nil
-	}
-	a, err := netip.ParseAddr(s)
-	if err != nil {
-		return netip.Prefix{}, err
-	}
-	a = a.Unmap()
-	return netip.PrefixFrom(a, a.BitLen()), nil
 }
 
 func (d *decoder) protocols(o *object, name string, def Protocols) Protocols {
@@ -233,10 +207,7 @@ func (d *decoder) service(cfg *Config, path string, v gjson.Result) *Service {
 			}
 		}
 	}
-	_, ap := o.array("ip_allow")
-	s.IPAllow = d.prefixes(ap, o.fields["ip_allow"], o.strings("ip_allow"))
-	_, dp := o.array("ip_deny")
-	s.IPDeny = d.prefixes(dp, o.fields["ip_deny"], o.strings("ip_deny"))
+	s.IPFilter = d.ipFilter(path, o)
 
 	items, p = o.array("apis")
 	for i, it := range items {
@@ -363,10 +334,11 @@ func (d *decoder) api(cfg *Config, s *Service, path string, v gjson.Result) *API
 	a.OAuthBusiness = o.enum("business_type", "normal", "normal", "oauth") == "oauth"
 	a.OAuthAPIID = o.str("oauth_api", "")
 	a.MaxRPS = o.limit("max_requests_per_second")
-	_, ap := o.array("ip_allow")
-	a.IPAllow = d.prefixes(ap, o.fields["ip_allow"], o.strings("ip_allow"))
-	_, dp := o.array("ip_deny")
-	a.IPDeny = d.prefixes(dp, o.fields["ip_deny"], o.strings("ip_deny"))
+	for _, l := range []*ipfilter.List{s.IPFilter, d.ipFilter(path, o)} {
+		if l != nil {
+			a.IPChain = append(a.IPChain, l)
+		}
+	}
 
 	a.CORS = d.cors(a, o)
 	d.parameters(a, o)
@@ -386,65 +358,43 @@ func (a *API) mark(c reply.Code) {
 	}
 }
 
-func (d *decoder) cors(a *API, o *object) *CORS {
+func (d *decoder) cors(a *API, o *object) *cors.Policy {
 	v, p, ok := o.get("cors")
 	if !ok || v.Type == gjson.False {
 		return nil
 	}
 	if v.Type == gjson.True {
-		return &CORS{
-			AllowOrigins:     []string{"*"},
-			AllowMethods:     []string{"GET", "POST", "PUT", "DELETE", "HEAD", "OPTIONS", "PATCH"},
-			AllowCredentials: true,
-			MaxAgeSeconds:    86400,
-			Defaults:         true,
-		}
+		return cors.Default()
 	}
 	co := d.asObject(p, v)
 	if co == nil {
 		return nil
 	}
 	co.known("allow_origins", "allow_methods", "allow_headers", "expose_headers", "allow_credentials", "max_age_seconds")
-	c := &CORS{
+	pol, err := cors.Compile(cors.Config{
 		AllowOrigins:     co.strings("allow_origins"),
 		AllowMethods:     co.strings("allow_methods"),
 		AllowHeaders:     co.strings("allow_headers"),
 		ExposeHeaders:    co.strings("expose_headers"),
 		AllowCredentials: co.boolean("allow_credentials", false),
 		MaxAgeSeconds:    co.integer("max_age_seconds", 86400, -1<<53, 1<<53),
-	}
-	if !c.valid() {
+	})
+	if err != nil {
 		a.mark(reply.CORSConfigError)
+		return nil
 	}
-	return c
+	return pol
 }
 
-// valid applies spec section 4's rules for a well-typed cors object.
-func (c *CORS) valid() bool {
-	if len(c.AllowMethods) == 0 || c.MaxAgeSeconds < 0 {
-		return false
+// ipFilter compiles an object's ip_allow and ip_deny; nil when both are empty or invalid.
+func (d *decoder) ipFilter(path string, o *object) *ipfilter.List {
+	allow, deny := o.strings("ip_allow"), o.strings("ip_deny")
+	l, err := ipfilter.Compile(allow, deny)
+	if err != nil {
+		d.fail(path, o.v, "%v", err)
+		return nil
 	}
-	for _, m := range c.AllowMethods {
-		if !isMethod(m) {
-			return false
-		}
-	}
-	for _, origin := range c.AllowOrigins {
-		if origin != "*" && !validOrigin(origin) {
-			return false
-		}
-	}
-	return true
-}
-
-// validOrigin accepts scheme://host[:port] and nothing more.
-func validOrigin(s string) bool {
-	u, err := url.Parse(s)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Path != "" ||
-		u.RawQuery != "" || u.Fragment != "" || u.User != nil || u.Opaque != "" || strings.HasSuffix(s, "?") || strings.HasSuffix(s, "#") {
-		return false
-	}
-	return ValidHostPort(u.Host)
+	return l
 }
 
 func isMethod(m string) bool {
@@ -460,19 +410,13 @@ var paramTypes = []string{"string", "int", "long", "float", "double", "boolean"}
 
 func (d *decoder) parameters(a *API, o *object) {
 	items, p := o.array("parameters")
-	vars := map[string]bool{}
-	if a.Pattern != nil {
-		for _, n := range a.Pattern.VarNames() {
-			vars[n] = true
-		}
-	}
 	for i, it := range items {
 		po := d.asObject(index(p, i), it)
 		if po == nil {
 			continue
 		}
 		po.known("name", "position", "type", "required", "default")
-		pr := Parameter{
+		pr := params.Spec{
 			Name:     po.requiredStr("name"),
 			Position: po.enum("position", "query", "path", "header", "query", "body"),
 			Type:     po.enum("type", "string", paramTypes...),
@@ -481,10 +425,26 @@ func (d *decoder) parameters(a *API, o *object) {
 		if po.has("default") {
 			pr.Default, pr.HasDefault = po.str("default", ""), true
 		}
-		if pr.Position == "path" && !vars[pr.Name] {
-			a.mark(reply.APIConfigError)
-		}
 		a.Parameters = append(a.Parameters, pr)
+	}
+	var vars []string
+	if a.Pattern != nil {
+		vars = a.Pattern.VarNames()
+	}
+	set, err := params.Compile(a.Parameters, vars)
+	switch {
+	case errors.Is(err, params.ErrAPIConfig):
+		a.mark(reply.APIConfigError)
+	case err != nil:
+		var ce *params.ConfigError
+		if errors.As(err, &ce) {
+			at := join(index(p, ce.Index), ce.Field)
+			d.fail(at, o.v, "%v", ce.Err)
+		} else {
+			d.fail(p, o.v, "%v", err)
+		}
+	default:
+		a.Params = set
 	}
 }
 

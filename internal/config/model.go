@@ -9,9 +9,11 @@
 package config
 
 import (
-	"net/netip"
 	"time"
 
+	"github.com/apigw-wasm/apigw-wasm/internal/cors"
+	"github.com/apigw-wasm/apigw-wasm/internal/ipfilter"
+	"github.com/apigw-wasm/apigw-wasm/internal/params"
 	"github.com/apigw-wasm/apigw-wasm/internal/reply"
 	"github.com/apigw-wasm/apigw-wasm/internal/route"
 )
@@ -66,7 +68,7 @@ type Config struct {
 	URLCluster     string
 	HMACClockSkew  time.Duration
 	OAuthClockSkew time.Duration
-	EndpointDeny   []netip.Prefix
+	EndpointDeny   *ipfilter.List // backend IP literals refused (endpoint_deny)
 	Services       []*Service
 	Secrets        map[string]*Secret // by secret_id
 	UsagePlans     []*UsagePlan
@@ -97,8 +99,7 @@ type Service struct {
 	DefaultDomain string
 	CustomDomains []*CustomDomain
 	Environments  [numEnvs]*Environment
-	IPAllow       []netip.Prefix
-	IPDeny        []netip.Prefix
+	IPFilter      *ipfilter.List // nil: no ip_allow/ip_deny
 	APIs          []*API
 	APIsByID      map[string]*API
 }
@@ -156,13 +157,13 @@ type API struct {
 	OAuthBusiness bool // business_type "oauth": an authorization API
 	OAuthConfig   *OAuthConfig
 	OAuthAPIID    string
-	OAuthAPI      *API // the linked authorization API, nil when missing
-	CORS          *CORS
+	OAuthAPI      *API         // the linked authorization API, nil when missing
+	CORS          *cors.Policy // nil: CORS off
 	MaxRPS        int64
-	Parameters    []Parameter
+	Parameters    []params.Spec
+	Params        *params.Set // nil while ConfigError is set by a parameter fault
 	Backend       Backend
-	IPAllow       []netip.Prefix
-	IPDeny        []netip.Prefix
+	IPChain       ipfilter.Chain // the service's list, then the API's; empty: no restriction
 
 	// ConfigError is the 481 answer of an API whose settings are unusable; None otherwise.
 	ConfigError reply.Code
@@ -172,27 +173,6 @@ type API struct {
 type OAuthConfig struct {
 	PublicKey     string // a JWK object's JSON text or a PEM string
 	TokenLocation string
-}
-
-// CORS is an API's cross-origin policy as written (or Tencent's defaults for `true`).
-type CORS struct {
-	AllowOrigins     []string
-	AllowMethods     []string
-	AllowHeaders     []string
-	ExposeHeaders    []string
-	AllowCredentials bool
-	MaxAgeSeconds    int64
-	Defaults         bool // written as `true`
-}
-
-// Parameter is one request parameter of an API.
-type Parameter struct {
-	Name       string
-	Position   string // path, header, query, body
-	Type       string // string, int, long, float, double, boolean
-	Required   bool
-	Default    string
-	HasDefault bool
 }
 
 // BackendType is the kind of backend of an API.

@@ -1,0 +1,211 @@
+// Package hmacauth verifies the gateway's key-pair (HMAC) Authorization header, checks 2 to 9
+// of section 5 of the gateway spec, in their order, each failure being the reply.Error of its
+// row: the header's grammar, its required parameters, the algorithm, repeated headers, the
+// x-date or date freshness window, the presence of the signed headers, the secret id and
+// finally the signature. The signing string is, for each name of the headers parameter,
+// lowercase(name) + ": " + value, joined by "\n"; the pseudo-header request-line contributes
+// the bare line "METHOD PATH HTTP/1.1" instead, as in Kong. An x-date that is not signed
+// does not count as present, so a fresh unsigned one cannot make an old request fresh.
+// Usage-plan checks belong to the caller. Sign is the client side of the same scheme.
+package hmacauth
+
+import (
+	"crypto/hmac"
+	"crypto/sha1"
+	"crypto/sha256"
+	"crypto/sha512"
+	"encoding/base64"
+	"hash"
+	"strings"
+	"time"
+
+	"github.com/apigw-wasm/apigw-wasm/internal/reply"
+)
+
+// DefaultClockSkew is the freshness window of x-date and date when Verifier.ClockSkew is zero.
+const DefaultClockSkew = 900 * time.Second
+
+// Request is the part of a request that the scheme reads.
+type Request interface {
+	// Values returns every value of the header name (given in lowercase) in arrival order,
+	// and nothing if the header is absent. Verify asks for a name several times.
+	Values(name string) []string
+	Method() string
+	// Path is the request target as the client sent it (the original :path, environment
+	// part and query included), not as the gateway rewrites it.
+	Path() string
+}
+
+// Verifier checks hmac Authorization headers. Its fields are read-only once in use, so one
+// Verifier serves any number of concurrent requests.
+type Verifier struct {
+	// ClockSkew is the largest accepted distance between now and x-date or date;
+	// zero or less means DefaultClockSkew.
+	ClockSkew time.Duration
+	// Lookup returns the secret key of secretID; ok is false when the id is unknown or its
+	// key is disabled. A nil Lookup knows no id.
+	Lookup func(secretID string) (key []byte, ok bool)
+}
+
+// Verify runs the checks on r and returns the secret id of a request whose signature holds, or
+// the answer of the first check that fails.
+func (v *Verifier) Verify(r Request, now time.Time) (secretID string, err *reply.Error) {
+	auth := r.Values("authorization")
+	if len(auth) == 0 {
+		return "", reply.New(reply.HMACFormatError, "")
+	}
+	c, more, ok := parse(auth[0])
+	if !ok {
+		return "", reply.New(reply.HMACFormatError, "")
+	}
+
+	if c.ID == "" || c.Signature == "" {
+		return "", reply.New(reply.HMACIDOrSignatureMissing, "")
+	}
+	if c.Algorithm == "" || !names(c.Headers, "x-date") && !names(c.Headers, "date") {
+		return "", reply.New(reply.HMACHeadersInvalid, "")
+	}
+
+	newHash := hashOf(c.Algorithm)
+	if newHash == nil {
+		return "", reply.New(reply.HMACAlgorithmNotSupported, c.Algorithm)
+	}
+
+	if more || len(auth) > 1 || len(r.Values("x-date")) > 1 || len(r.Values("date")) > 1 {
+		return "", reply.New(reply.HMACMultipleHeader, "")
+	}
+	for name, rest := nextName(c.Headers); name != ""; name, rest = nextName(rest) {
+		if !isRequestLine(name) && len(r.Values(strings.ToLower(name))) > 1 {
+			return "", reply.New(reply.HMACMultipleHeader, "")
+		}
+	}
+
+	if err := v.checkDate(r, c.Headers, now); err != nil {
+		return "", err
+	}
+
+	for name, rest := nextName(c.Headers); name != ""; name, rest = nextName(rest) {
+		if !isRequestLine(name) && len(r.Values(strings.ToLower(name))) == 0 {
+			return "", reply.New(reply.HMACHeaderRequired, name)
+		}
+	}
+
+	var key []byte
+	known := false
+	if v.Lookup != nil {
+		key, known = v.Lookup(c.ID)
+	}
+	if !known {
+		return "", reply.New(reply.HMACCannotVerify, "")
+	}
+
+	// Only the canonical (padded, standard alphabet) base64 of the MAC matches: comparing the
+	// encodings rather than decoded bytes leaves no second spelling of a valid signature.
+	var want [base64Max]byte
+	n := sum(want[:], newHash, key, r, c.Headers)
+	var got [base64Max]byte // the length compared first is no secret: the algorithm fixes it
+	if len(c.Signature) != n || !hmac.Equal(want[:n], got[:copy(got[:], c.Signature)]) {
+		return "", reply.New(reply.HMACSignatureMismatch, "")
+	}
+	return c.ID, nil
+}
+
+// checkDate is check 6. x-date decides when it is present and signed; an unsigned x-date is
+// ignored, or adding a fresh one would replay forever a request whose signed date is stale.
+// Else date decides if it parses. Check 3 made sure that the deciding header is signed in any
+// request that passes check 7.
+func (v *Verifier) checkDate(r Request, list string, now time.Time) *reply.Error {
+	if xd := r.Values("x-date"); len(xd) > 0 && names(list, "x-date") {
+		t, ok := parseDate(xd[0])
+		if !ok {
+			return reply.New(reply.HMACXDateInvalid, "")
+		}
+		if !v.fresh(t, now) {
+			return reply.New(reply.HMACXDateOutOfDate, "")
+		}
+		return nil
+	}
+	if d := r.Values("date"); len(d) > 0 {
+		if t, ok := parseDate(d[0]); ok {
+			if !v.fresh(t, now) {
+				return reply.New(reply.HMACXDateOutOfDate, "")
+			}
+			return nil
+		}
+	}
+	return reply.New(reply.HMACDateRequired, "")
+}
+
+func (v *Verifier) fresh(t, now time.Time) bool {
+	skew := v.ClockSkew
+	if skew <= 0 {
+		skew = DefaultClockSkew
+	}
+	// Not |now-t| <= skew: Sub saturates, and the negation of its minimum is still negative.
+	return !t.Before(now.Add(-skew)) && !t.After(now.Add(skew))
+}
+
+// base64Max is the length of the base64 of the longest MAC, HMAC-SHA512's 64 bytes.
+const base64Max = 88
+
+func hashOf(algorithm string) func() hash.Hash {
+	switch algorithm {
+	case "hmac-sha1":
+		return sha1.New
+	case "hmac-sha256":
+		return sha256.New
+	case "hmac-sha384":
+		return sha512.New384
+	case "hmac-sha512":
+		return sha512.New
+	}
+	return nil
+}
+
+func isRequestLine(name string) bool { return strings.EqualFold(name, "request-line") }
+
+// names reports whether the list of header names holds name, which is lowercase.
+func names(list, name string) bool {
+	for n, rest := nextName(list); n != ""; n, rest = nextName(rest) {
+		if strings.EqualFold(n, name) {
+			return true
+		}
+	}
+	return false
+}
+
+// sum writes into dst the base64 of the MAC of r's signing string and returns its length.
+// Every header named in list must be present in r.
+func sum(dst []byte, newHash func() hash.Hash, key []byte, r Request, list string) int {
+	// One allocation, sized first: the hash.Hash interface moves any buffer to the heap.
+	n := 0
+	for name, rest := nextName(list); name != ""; name, rest = nextName(rest) {
+		if isRequestLine(name) {
+			n += len(r.Method()) + len(r.Path()) + len(" HTTP/1.1\n") + 1
+		} else {
+			n += len(name) + len(": \n") + len(r.Values(strings.ToLower(name))[0])
+		}
+	}
+	b := make([]byte, 0, max(n, sha512.Size))
+	for name, rest := nextName(list); name != ""; name, rest = nextName(rest) {
+		if len(b) > 0 {
+			b = append(b, '\n')
+		}
+		if isRequestLine(name) {
+			b = append(b, r.Method()...)
+			b = append(b, ' ')
+			b = append(b, r.Path()...)
+			b = append(b, " HTTP/1.1"...)
+			continue
+		}
+		lower := strings.ToLower(name)
+		b = append(b, lower...)
+		b = append(b, ": "...)
+		b = append(b, r.Values(lower)[0]...)
+	}
+	mac := hmac.New(newHash, key)
+	mac.Write(b)
+	m := mac.Sum(b[:0]) // the signing string is no longer needed
+	base64.StdEncoding.Encode(dst, m)
+	return base64.StdEncoding.EncodedLen(len(m))
+}
