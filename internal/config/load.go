@@ -14,6 +14,7 @@ import (
 
 	"github.com/apigw-wasm/apigw-wasm/internal/cors"
 	"github.com/apigw-wasm/apigw-wasm/internal/ipfilter"
+	"github.com/apigw-wasm/apigw-wasm/internal/limit"
 	"github.com/apigw-wasm/apigw-wasm/internal/params"
 	"github.com/apigw-wasm/apigw-wasm/internal/reply"
 	"github.com/apigw-wasm/apigw-wasm/internal/route"
@@ -132,6 +133,14 @@ func (d *decoder) config(root gjson.Result) *Config {
 		}
 		planIDs[pl.ID] = true
 		cfg.UsagePlans = append(cfg.UsagePlans, pl)
+		for _, b := range pl.EnvBindings {
+			for _, a := range b.Service.APIs {
+				a.HasPlan[b.Env] = true
+			}
+		}
+		for _, b := range pl.APIBindings {
+			b.API.HasPlan[b.Env] = true
+		}
 	}
 	return cfg
 }
@@ -219,6 +228,11 @@ func (d *decoder) service(cfg *Config, path string, v gjson.Result) *Service {
 			d.fail(index(p, i)+".id", it, "duplicate api id %q in service %q", a.ID, s.ID)
 			continue
 		}
+		if a.MaxRPS != Unlimited {
+			for e := range a.Rates {
+				a.Rates[e] = limit.Rate{Key: limit.APIKey(s.ID, EnvNames[e], a.ID), Limit: a.MaxRPS}
+			}
+		}
 		a.Index = len(s.APIs)
 		s.APIs = append(s.APIs, a)
 		s.APIsByID[a.ID] = a
@@ -237,6 +251,9 @@ func (d *decoder) service(cfg *Config, path string, v gjson.Result) *Service {
 			continue
 		}
 		env.Routes = t
+		if env.MaxRPS != Unlimited {
+			env.Rate = limit.Rate{Key: limit.ServiceKey(s.ID, env.Env.String()), Limit: env.MaxRPS}
+		}
 	}
 	return s
 }
@@ -717,7 +734,11 @@ func (d *decoder) usagePlan(cfg *Config, path string, v gjson.Result) *UsagePlan
 		MaxRPS:      o.limit("max_requests_per_second"),
 		MaxRequests: o.limit("max_requests"),
 		QuotaPeriod: o.enum("quota_period", "total", "total", "day", "month"),
+		envs:        map[*Service]uint8{},
+		apis:        map[*API]uint8{},
+		keys:        map[string]planKeys{},
 	}
+	pl.Period, _ = limit.ParsePeriod(pl.QuotaPeriod)
 	sv, sp, _ := o.get("secrets")
 	for i, id := range o.strings("secrets") {
 		s := cfg.Secrets[id]
@@ -727,6 +748,7 @@ func (d *decoder) usagePlan(cfg *Config, path string, v gjson.Result) *UsagePlan
 		}
 		pl.Secrets = append(pl.Secrets, id)
 		s.Plans = append(s.Plans, pl)
+		pl.keys[id] = planKeys{rate: limit.PlanKey(pl.ID, id), quota: limit.QuotaKey(pl.ID, id)}
 	}
 	services := map[string]*Service{}
 	for _, s := range cfg.Services {
@@ -742,6 +764,7 @@ func (d *decoder) usagePlan(cfg *Config, path string, v gjson.Result) *UsagePlan
 		s, env, ok := d.serviceEnv(bo, services)
 		if ok {
 			pl.EnvBindings = append(pl.EnvBindings, EnvBinding{Service: s, Env: env})
+			pl.envs[s] |= 1 << env
 		}
 	}
 	items, ap := o.array("apis")
@@ -763,6 +786,7 @@ func (d *decoder) usagePlan(cfg *Config, path string, v gjson.Result) *UsagePlan
 			continue
 		}
 		pl.APIBindings = append(pl.APIBindings, APIBinding{API: a, Env: env})
+		pl.apis[a] |= 1 << env
 	}
 	return pl
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/apigw-wasm/apigw-wasm/internal/cors"
 	"github.com/apigw-wasm/apigw-wasm/internal/ipfilter"
+	"github.com/apigw-wasm/apigw-wasm/internal/limit"
 	"github.com/apigw-wasm/apigw-wasm/internal/params"
 	"github.com/apigw-wasm/apigw-wasm/internal/reply"
 	"github.com/apigw-wasm/apigw-wasm/internal/route"
@@ -122,6 +123,7 @@ type PathMapping struct {
 type Environment struct {
 	Env     Env
 	MaxRPS  int64
+	Rate    limit.Rate   // the service environment's limit; zero when unlimited
 	Routes  *route.Table // the APIs published here; Index is the API's index in Service.APIs
 	NumAPIs int
 }
@@ -164,6 +166,12 @@ type API struct {
 	Params        *params.Set // nil while ConfigError is set by a parameter fault
 	Backend       Backend
 	IPChain       ipfilter.Chain // the service's list, then the API's; empty: no restriction
+
+	// Rates are the API's own limit per environment; zero when unlimited.
+	Rates [numEnvs]limit.Rate
+	// HasPlan reports, per environment, whether a usage plan binds the service environment
+	// or this API in it.
+	HasPlan [numEnvs]bool
 
 	// ConfigError is the 481 answer of an API whose settings are unusable; None otherwise.
 	ConfigError reply.Code
@@ -238,6 +246,42 @@ type UsagePlan struct {
 	Secrets     []string
 	EnvBindings []EnvBinding
 	APIBindings []APIBinding
+	Period      limit.Period
+
+	envs map[*Service]uint8 // bit e: binds the service's environment e
+	apis map[*API]uint8     // bit e: binds the API in environment e
+	keys map[string]planKeys
+}
+
+type planKeys struct{ rate, quota string }
+
+// Covers reports whether the plan binds the API's service environment or the API in env.
+func (p *UsagePlan) Covers(a *API, env Env) bool {
+	return p.envs[a.Service]&(1<<env) != 0 || p.apis[a]&(1<<env) != 0
+}
+
+// BindsAPIsIn reports whether the plan binds some API of the service in env, one by one.
+func (p *UsagePlan) BindsAPIsIn(s *Service, env Env) bool {
+	for a, bits := range p.apis {
+		if a.Service == s && bits&(1<<env) != 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// Limits are the plan's rate and quota for one of its secrets; zero values when unlimited.
+func (p *UsagePlan) Limits(secretID string) (limit.Rate, limit.Quota) {
+	k := p.keys[secretID]
+	var r limit.Rate
+	var q limit.Quota
+	if p.MaxRPS != Unlimited {
+		r = limit.Rate{Key: k.rate, Limit: p.MaxRPS}
+	}
+	if p.MaxRequests != Unlimited {
+		q = limit.Quota{Key: k.quota, Limit: p.MaxRequests, Period: p.Period}
+	}
+	return r, q
 }
 
 // EnvBinding binds a plan to a service environment.
