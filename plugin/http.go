@@ -19,17 +19,6 @@ type httpContext struct {
 	replied   bool // the plugin answered locally; its reply passes the response callbacks too
 }
 
-// hostHeaders reads request headers from the host one by one, as the gateway asks for them.
-type hostHeaders struct{}
-
-func (hostHeaders) Get(name string) (string, bool) {
-	v, err := proxywasm.GetHttpRequestHeader(name)
-	if err != nil {
-		return "", false
-	}
-	return v, true
-}
-
 func header(name string) string {
 	v, _ := proxywasm.GetHttpRequestHeader(name)
 	return v
@@ -63,7 +52,7 @@ func (h *httpContext) OnHttpRequestHeaders(int, bool) (action types.Action) {
 		TLS:       tls && tlsVersion != "",
 		Source:    source,
 		RequestID: h.requestID,
-		Headers:   hostHeaders{},
+		Headers:   &hostHeaders{},
 		Now:       time.Now(),
 	}
 	d := h.plugin.gw.Handle(&req)

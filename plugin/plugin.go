@@ -49,7 +49,7 @@ func (p *pluginContext) OnPluginStart(int) (status types.OnPluginStartStatus) {
 		}
 		return types.OnPluginStartStatusFailed
 	}
-	p.gw = gateway.New(cfg)
+	p.gw = gateway.New(cfg, sharedData{})
 	apis := 0
 	for _, s := range cfg.Services {
 		apis += len(s.APIs)

@@ -15,6 +15,7 @@ import (
 	"github.com/apigw-wasm/apigw-wasm/internal/cors"
 	"github.com/apigw-wasm/apigw-wasm/internal/ipfilter"
 	"github.com/apigw-wasm/apigw-wasm/internal/limit"
+	"github.com/apigw-wasm/apigw-wasm/internal/oauth"
 	"github.com/apigw-wasm/apigw-wasm/internal/params"
 	"github.com/apigw-wasm/apigw-wasm/internal/reply"
 	"github.com/apigw-wasm/apigw-wasm/internal/route"
@@ -679,13 +680,17 @@ func (d *decoder) oauthConfig(a *API, o *object) {
 		}
 	}
 	oo.str("login_redirect_url", "")
+	if loc, err := oauth.ParseLocation(oc.TokenLocation); err != nil {
+		a.mark(reply.OAuthLocationForbidden)
+	} else {
+		oc.Location = loc
+	}
 	if strings.TrimSpace(oc.PublicKey) == "" {
 		a.mark(reply.OAuthNoPublicKey)
-	}
-	switch oc.TokenLocation {
-	case "method.req.header.authorization", "method.req.header.cookie":
-	default:
-		a.mark(reply.OAuthLocationForbidden)
+	} else if k, err := oauth.ParsePublicKey([]byte(oc.PublicKey)); err != nil {
+		a.mark(reply.OAuthPublicKeyError)
+	} else {
+		oc.Key = k
 	}
 	a.OAuthConfig = oc
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/apigw-wasm/apigw-wasm/internal/cors"
 	"github.com/apigw-wasm/apigw-wasm/internal/ipfilter"
 	"github.com/apigw-wasm/apigw-wasm/internal/limit"
+	"github.com/apigw-wasm/apigw-wasm/internal/oauth"
 	"github.com/apigw-wasm/apigw-wasm/internal/params"
 	"github.com/apigw-wasm/apigw-wasm/internal/reply"
 	"github.com/apigw-wasm/apigw-wasm/internal/route"
@@ -181,6 +182,8 @@ type API struct {
 type OAuthConfig struct {
 	PublicKey     string // a JWK object's JSON text or a PEM string
 	TokenLocation string
+	Key           *oauth.PublicKey // nil when the key is missing or does not parse
+	Location      oauth.Location
 }
 
 // BackendType is the kind of backend of an API.

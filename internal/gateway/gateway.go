@@ -11,14 +11,19 @@ import (
 	"time"
 
 	"github.com/apigw-wasm/apigw-wasm/internal/config"
+	"github.com/apigw-wasm/apigw-wasm/internal/hmacauth"
+	"github.com/apigw-wasm/apigw-wasm/internal/limit"
+	"github.com/apigw-wasm/apigw-wasm/internal/params"
 	"github.com/apigw-wasm/apigw-wasm/internal/reply"
 	"github.com/apigw-wasm/apigw-wasm/internal/route"
 )
 
 // Headers reads request headers by lowercase name.
 type Headers interface {
-	// Get returns the header's value and whether it is present.
+	// Get returns the header's (first) value and whether it is present.
 	Get(name string) (string, bool)
+	// Values returns every value of the header, in arrival order; nil when absent.
+	Values(name string) []string
 }
 
 // Request is what the gateway sees of one request.
@@ -31,6 +36,8 @@ type Request struct {
 	RequestID string
 	Headers   Headers
 	Now       time.Time
+	// Body is the whole request body, read only for APIs whose parameters need it.
+	Body []byte
 }
 
 // Reply is an answer the gateway gives itself.
@@ -58,11 +65,25 @@ type Decision struct {
 
 // Gateway runs the pipeline over one immutable configuration.
 type Gateway struct {
-	cfg *config.Config
+	cfg      *config.Config
+	store    limit.Store
+	verifier hmacauth.Verifier
 }
 
-// New returns a gateway for cfg.
-func New(cfg *config.Config) *Gateway { return &Gateway{cfg: cfg} }
+// New returns a gateway for cfg whose rate limits and quotas live in store.
+func New(cfg *config.Config, store limit.Store) *Gateway {
+	g := &Gateway{cfg: cfg, store: store}
+	g.verifier = hmacauth.Verifier{ClockSkew: cfg.HMACClockSkew, Lookup: g.secretKey}
+	return g
+}
+
+func (g *Gateway) secretKey(id string) ([]byte, bool) {
+	s := g.cfg.Secrets[id]
+	if s == nil || !s.Enabled {
+		return nil, false
+	}
+	return s.Key, true
+}
 
 // Config is the configuration the gateway runs.
 func (g *Gateway) Config() *config.Config { return g.cfg }
@@ -81,6 +102,13 @@ type state struct {
 	method  string // the method APIs match against (the requested one for a preflight)
 	match   route.Match
 	vars    route.Vars
+
+	extra    [][2]string // CORS headers for whatever response the request gets
+	plan     *config.UsagePlan
+	secretID string
+	limited  bool // step 10 ran and outcome holds its result
+	outcome  limit.Outcome
+	defaults params.Defaults
 }
 
 // step is one stage of the pipeline: nil passes the request on, a reply answers it.
@@ -94,6 +122,11 @@ var pipeline = []step{
 	stepMethod,      // 4
 	stepAPI,         // 5
 	stepAPIConfig,   // 6
+	stepClientIP,    // 7
+	stepCORS,        // 8
+	stepAuth,        // 9
+	stepLimits,      // 10
+	stepParams,      // 11
 	stepBackend,     // 12
 }
 
@@ -108,12 +141,46 @@ func (g *Gateway) Handle(r *Request) *Decision {
 			break
 		}
 	}
+	st.finish()
 	return d
+}
+
+// finish adds the headers every response of the API carries, local replies included: CORS
+// headers and, for a limited API, the four limit headers.
+func (st *state) finish() {
+	h := st.extra
+	if st.d.API != nil {
+		out := st.outcome
+		if !st.limited {
+			if l := st.limits(); l != (limit.Limits{}) {
+				out = limit.Peek(st.g.store, &l, st.r.Now)
+			}
+		}
+		if out.Limited() {
+			for _, kv := range out.Headers() {
+				h = append(h, kv)
+			}
+		}
+	}
+	if len(h) == 0 {
+		return
+	}
+	if st.d.Reply != nil {
+		st.d.Reply.Headers = append(st.d.Reply.Headers, h...)
+	} else {
+		st.d.ResponseHeaders = append(st.d.ResponseHeaders, h...)
+	}
 }
 
 // fail is the reply for a row of the table.
 func (st *state) fail(c reply.Code, arg string) *Reply {
-	msg := c.Message(arg)
+	return st.failWith(&reply.Error{Code: c, Arg: arg})
+}
+
+// failWith is the reply for an answer of the table.
+func (st *state) failWith(e *reply.Error) *Reply {
+	c := e.Code
+	msg := e.Error()
 	return &Reply{
 		Status: c.Status(),
 		Headers: [][2]string{
@@ -315,7 +382,11 @@ func (st *state) backendPath(b *config.Backend) string {
 			}
 			j := strings.IndexByte(p[i:], '}')
 			sb.WriteString(p[:i])
-			v, _ := st.vars.Get(p[i+1 : i+j])
+			name := p[i+1 : i+j]
+			v, ok := st.vars.Get(name)
+			if !ok {
+				v, _ = st.defaults.PathVar(name)
+			}
 			sb.WriteString(v)
 			p = p[i+j+1:]
 		}
@@ -345,8 +416,8 @@ func (st *state) route(cluster, authority, path string, timeout time.Duration) {
 	if path == "" {
 		path = "/"
 	}
-	if st.q != "" {
-		path += "?" + st.q
+	if q := st.defaults.Query(st.q); q != "" {
+		path += "?" + q
 	}
 	proto := "http"
 	if st.r.TLS {
@@ -365,6 +436,9 @@ func (st *state) route(cluster, authority, path string, timeout time.Duration) {
 	}
 	if ip := SourceIP(st.r.Source); ip != "" {
 		h = append(h, [2]string{"x-real-ip", ip})
+	}
+	for name, value := range st.defaults.Headers() {
+		h = append(h, [2]string{lowerASCII(name), value})
 	}
 	st.d.SetHeaders = h
 }
@@ -391,4 +465,14 @@ func (st *state) mock(b *config.Backend) *Reply {
 	h = append(h, b.MockHeaders...)
 	h = append(h, [2]string{reply.RequestIDHeader, st.r.RequestID})
 	return &Reply{Status: b.MockStatus, Headers: h, Body: []byte(b.MockBody)}
+}
+
+func lowerASCII(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if c >= 'A' && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
 }

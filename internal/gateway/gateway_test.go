@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/apigw-wasm/apigw-wasm/internal/config"
+	"github.com/apigw-wasm/apigw-wasm/internal/limit"
 	"github.com/apigw-wasm/apigw-wasm/internal/reply"
 )
 
@@ -42,13 +43,20 @@ func (h headerMap) Get(name string) (string, bool) {
 	return v, ok
 }
 
+func (h headerMap) Values(name string) []string {
+	if v, ok := h[name]; ok {
+		return []string{v}
+	}
+	return nil
+}
+
 func newGateway(t testing.TB) *Gateway {
 	t.Helper()
 	cfg, err := config.Load([]byte(testConfig))
 	if err != nil {
 		t.Fatal(err)
 	}
-	return New(cfg)
+	return New(cfg, &limit.Memory{})
 }
 
 func get(d *Decision, name string) string {
@@ -132,6 +140,8 @@ func TestRouting(t *testing.T) {
 		hm := headerMap{}
 		if tt.name == "websocket api" {
 			hm["upgrade"] = "websocket"
+			hm["sec-websocket-key"] = "dGhlIHNhbXBsZSBub25jZQ=="
+			hm["sec-websocket-version"] = "13"
 		}
 		d := g.Handle(&Request{Authority: tt.authority, Method: tt.method, Path: tt.path, TLS: tt.tls,
 			Headers: hm, RequestID: "rid", Source: "10.1.2.3:4444"})
@@ -203,4 +213,3 @@ func BenchmarkHandle(b *testing.B) {
 		}
 	}
 }
-

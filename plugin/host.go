@@ -1,0 +1,71 @@
+package main
+
+import (
+	"errors"
+
+	"github.com/tetratelabs/proxy-wasm-go-sdk/proxywasm"
+	"github.com/tetratelabs/proxy-wasm-go-sdk/proxywasm/types"
+
+	"github.com/apigw-wasm/apigw-wasm/internal/limit"
+)
+
+// hostHeaders reads request headers from the host: one value at a time while the gateway
+// asks for single values, and all pairs at once the first time it asks for every value of a
+// header (HMAC checks repeated headers).
+type hostHeaders struct {
+	pairs  [][2]string
+	loaded bool
+}
+
+func (h *hostHeaders) Get(name string) (string, bool) {
+	if h.loaded {
+		for _, kv := range h.pairs {
+			if kv[0] == name {
+				return kv[1], true
+			}
+		}
+		return "", false
+	}
+	v, err := proxywasm.GetHttpRequestHeader(name)
+	if err != nil {
+		return "", false
+	}
+	return v, true
+}
+
+func (h *hostHeaders) Values(name string) []string {
+	if !h.loaded {
+		h.pairs, _ = proxywasm.GetHttpRequestHeaders()
+		h.loaded = true
+	}
+	var out []string
+	for _, kv := range h.pairs {
+		if kv[0] == name {
+			out = append(out, kv[1])
+		}
+	}
+	return out
+}
+
+// sharedData is the limiter's store: proxy-wasm shared data, one map for all workers of the
+// VM id, updated with compare-and-swap.
+type sharedData struct{}
+
+func (sharedData) Get(key string) ([]byte, uint32, bool, error) {
+	v, cas, err := proxywasm.GetSharedData(key)
+	if errors.Is(err, types.ErrorStatusNotFound) {
+		return nil, 0, false, nil
+	}
+	if err != nil {
+		return nil, 0, false, err
+	}
+	return v, cas, true, nil
+}
+
+func (sharedData) Set(key string, value []byte, cas uint32) error {
+	err := proxywasm.SetSharedData(key, value, cas)
+	if errors.Is(err, types.ErrorStatusCasMismatch) {
+		return limit.ErrCASMismatch
+	}
+	return err
+}
