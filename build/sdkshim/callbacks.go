@@ -4,6 +4,8 @@
 // callbacks carry TinyGo's //export, which upstream Go ignores; these //go:wasmexport wrappers
 // give the host the i32 signatures it calls and forward to the SDK's own functions.
 
+//go:build apigw_sdkshim
+
 package internal
 
 import (

@@ -6,6 +6,8 @@
 // int; the host speaks wasm32 i32, so every size is narrowed to int32 here and every pointer the
 // host writes back lands in a 32-bit slot that is widened afterwards.
 
+//go:build apigw_sdkshim
+
 package internal
 
 import "unsafe"
@@ -196,9 +198,13 @@ func ProxySetBufferBytes(bufferType BufferType, start int, maxSize int, bufferDa
 	return Status(hostSetBufferBytes(uint32(bufferType), int32(start), int32(maxSize), ptr(bufferData), int32(bufferSize)))
 }
 
-func ProxyContinueStream(streamType StreamType) Status { return Status(hostContinueStream(uint32(streamType))) }
+func ProxyContinueStream(streamType StreamType) Status {
+	return Status(hostContinueStream(uint32(streamType)))
+}
 
-func ProxyCloseStream(streamType StreamType) Status { return Status(hostCloseStream(uint32(streamType))) }
+func ProxyCloseStream(streamType StreamType) Status {
+	return Status(hostCloseStream(uint32(streamType)))
+}
 
 func ProxyHttpCall(upstreamData *byte, upstreamSize int, headerData *byte, headerSize int,
 	bodyData *byte, bodySize int, trailersData *byte, trailersSize int, timeout uint32, calloutIDPtr *uint32,
@@ -219,7 +225,9 @@ func ProxySetTickPeriodMilliseconds(period uint32) Status {
 	return Status(hostSetTickPeriodMilliseconds(period))
 }
 
-func ProxySetEffectiveContext(contextID uint32) Status { return Status(hostSetEffectiveContext(contextID)) }
+func ProxySetEffectiveContext(contextID uint32) Status {
+	return Status(hostSetEffectiveContext(contextID))
+}
 
 func ProxyDone() Status { return Status(hostDone()) }
 
@@ -231,7 +239,9 @@ func ProxyIncrementMetric(metricID uint32, offset int64) Status {
 	return Status(hostIncrementMetric(metricID, offset))
 }
 
-func ProxyRecordMetric(metricID uint32, value uint64) Status { return Status(hostRecordMetric(metricID, value)) }
+func ProxyRecordMetric(metricID uint32, value uint64) Status {
+	return Status(hostRecordMetric(metricID, value))
+}
 
 func ProxyGetMetric(metricID uint32, returnMetricValue *uint64) Status {
 	return Status(hostGetMetric(metricID, unsafe.Pointer(returnMetricValue)))

@@ -117,9 +117,12 @@ func build(out, tags, pkg string) error {
 
 	args := []string{"build", "-modfile=" + modPath, "-overlay=" + overlayPath, "-buildmode=c-shared",
 		"-trimpath", "-ldflags=-s -w", "-o", out}
+	// The shim's files carry this tag so that `go build ./...` passes over build/sdkshim.
+	allTags := "apigw_sdkshim"
 	if tags != "" {
-		args = append(args, "-tags="+tags)
+		allTags += "," + tags
 	}
+	args = append(args, "-tags="+allTags)
 	args = append(args, pkg)
 	cmd := exec.Command("go", args...)
 	cmd.Dir = root

@@ -1,0 +1,240 @@
+// Command run is what `make run` starts: the demo upstream (build/demoupstream) and Envoy, through
+// func-e, with envoy-examples/envoy.yaml and the built module. It makes the example's TLS
+// certificate when missing, waits until Envoy is ready, prints what to try
+// (envoy-examples/try.txt), and on Ctrl-C or SIGTERM stops both and waits for them to exit.
+// Run it from the repository root: envoy.yaml's paths are relative to it.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	func_e "github.com/tetratelabs/func-e"
+	"github.com/tetratelabs/func-e/api"
+)
+
+type options struct {
+	config, wasm, try     string
+	upstream, upAddr      string
+	certDir, names        string
+	logLevel, concurrency string
+}
+
+func main() {
+	var o options
+	flag.StringVar(&o.config, "config", "envoy-examples/envoy.yaml", "Envoy configuration")
+	flag.StringVar(&o.wasm, "wasm", "build/apigw.wasm", "the module envoy.yaml loads (checked only)")
+	flag.StringVar(&o.try, "try", "envoy-examples/try.txt", "what to print once Envoy is ready")
+	flag.StringVar(&o.upstream, "upstream", "build/bin/demoupstream", "demo upstream binary")
+	// The address of the cluster "demo" in envoy.yaml.
+	flag.StringVar(&o.upAddr, "upstream-addr", "127.0.0.1:18000", "demo upstream listen address")
+	flag.StringVar(&o.certDir, "certs", "build/.cache/certs", "where the TLS certificate is made (envoy.yaml reads it there)")
+	flag.StringVar(&o.names, "names", strings.Join(defaultNames, ","), "names the TLS certificate covers")
+	flag.StringVar(&o.logLevel, "log-level", "warning", "Envoy log level; the plugin's lines (component wasm) show at info")
+	flag.StringVar(&o.concurrency, "concurrency", "2", "Envoy worker threads")
+	flag.Parse()
+	if err := run(o); err != nil {
+		fmt.Fprintln(os.Stderr, "run:", err)
+		os.Exit(1)
+	}
+}
+
+func run(o options) error {
+	for _, f := range []string{o.config, o.wasm, o.upstream} {
+		if _, err := os.Stat(f); err != nil {
+			return fmt.Errorf("%v (run it from the repository root, after make build)", err)
+		}
+	}
+	if err := ensureCert(o.certDir, strings.Split(o.names, ",")); err != nil {
+		return fmt.Errorf("certificate: %v", err)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	up := exec.Command(o.upstream, "-addr", o.upAddr)
+	up.Stdout, up.Stderr = os.Stdout, os.Stderr
+	up.SysProcAttr = childAttr()
+	if err := up.Start(); err != nil {
+		return err
+	}
+	upDone := make(chan error, 1)
+	go func() { upDone <- up.Wait() }()
+	defer stopUpstream(up, upDone)
+	if err := waitTCP(ctx, o.upAddr, upDone); err != nil {
+		return fmt.Errorf("demo upstream: %v", err)
+	}
+
+	tmp, err := os.MkdirTemp("", "apigw-run-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	adminFile := filepath.Join(tmp, "admin-address.txt")
+	args := []string{
+		"-c", o.config,
+		"--concurrency", o.concurrency,
+		"--disable-hot-restart", // no shared memory: tests may run Envoys at the same time
+		"--log-level", o.logLevel,
+		"--component-log-level", "wasm:info",
+		"--admin-address-path", adminFile,
+	}
+	runOpts := []api.RunOption{
+		api.StateHome(tmp), api.RuntimeDir(tmp),
+		api.Out(os.Stderr), api.EnvoyOut(os.Stdout), api.EnvoyErr(os.Stderr),
+	}
+	if p := os.Getenv("ENVOY_PATH"); p != "" {
+		runOpts = append(runOpts, api.EnvoyPath(p))
+	}
+	envoyCtx, stopEnvoy := context.WithCancel(context.Background())
+	envoyDone := make(chan error, 1)
+	go func() { envoyDone <- func_e.Run(envoyCtx, args, runOpts...) }()
+	defer func() {
+		stopEnvoy() // func-e kills Envoy when its context ends
+		select {
+		case <-envoyDone:
+		case <-time.After(15 * time.Second):
+			fmt.Fprintln(os.Stderr, "run: Envoy did not exit")
+		}
+	}()
+
+	admin, err := waitReady(ctx, adminFile, envoyDone)
+	if err != nil {
+		return err
+	}
+	banner(o, admin)
+
+	select {
+	case <-ctx.Done():
+		fmt.Fprintln(os.Stderr, "\nrun: stopping")
+		return nil
+	case err := <-envoyDone:
+		envoyDone <- err // for the deferred wait
+		return fmt.Errorf("Envoy exited: %v", err)
+	case err := <-upDone:
+		upDone <- err
+		return fmt.Errorf("demo upstream exited: %v", err)
+	}
+}
+
+// waitReady waits for Envoy's admin /ready and returns the admin address.
+func waitReady(ctx context.Context, adminFile string, envoyDone chan error) (string, error) {
+	deadline := time.After(2 * time.Minute)
+	client := &http.Client{Timeout: time.Second}
+	for {
+		select {
+		case <-ctx.Done():
+			return "", errors.New("interrupted before Envoy was ready")
+		case err := <-envoyDone:
+			envoyDone <- err
+			return "", fmt.Errorf("Envoy exited before it was ready: %v", err)
+		case <-deadline:
+			return "", errors.New("Envoy not ready after 2 minutes")
+		case <-time.After(50 * time.Millisecond):
+		}
+		b, err := os.ReadFile(adminFile)
+		if err != nil || len(b) == 0 {
+			continue
+		}
+		admin := strings.TrimSpace(string(b))
+		resp, err := client.Get("http://" + admin + "/ready")
+		if err != nil {
+			continue
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode == http.StatusOK && strings.TrimSpace(string(body)) == "LIVE" {
+			return admin, nil
+		}
+	}
+}
+
+func waitTCP(ctx context.Context, addr string, done chan error) error {
+	for range 200 {
+		if c, err := net.DialTimeout("tcp", addr, 100*time.Millisecond); err == nil {
+			c.Close()
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case err := <-done:
+			done <- err
+			return fmt.Errorf("exited: %v", err)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	return fmt.Errorf("%s not listening after 10s", addr)
+}
+
+// stopUpstream asks the demo upstream to stop, then kills it if it lingers.
+func stopUpstream(cmd *exec.Cmd, done chan error) {
+	cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		cmd.Process.Kill()
+		<-done
+	}
+}
+
+func banner(o options, admin string) {
+	var b strings.Builder
+	b.WriteString("\napigw-wasm is running; Ctrl-C stops it.\n")
+	for _, l := range listeners(admin) {
+		fmt.Fprintf(&b, "  %-6s %s\n", l[0], l[1])
+	}
+	fmt.Fprintf(&b, "  %-6s http://%s\n", "admin", admin)
+	fmt.Fprintf(&b, "  %-6s http://%s (cluster demo)\n", "demo", o.upAddr)
+	fmt.Fprintf(&b, "  HTTPS certificate authority: %s\n", filepath.Join(o.certDir, "ca.crt"))
+	if try, err := os.ReadFile(o.try); err == nil {
+		fmt.Fprintf(&b, "\nTry:\n%s", try)
+	}
+	fmt.Println(b.String())
+}
+
+// listeners reads the listeners' names and addresses from the admin API.
+func listeners(admin string) [][2]string {
+	resp, err := (&http.Client{Timeout: 2 * time.Second}).Get("http://" + admin + "/listeners?format=json")
+	if err != nil {
+		return nil
+	}
+	defer resp.Body.Close()
+	var ls struct {
+		ListenerStatuses []struct {
+			Name         string `json:"name"`
+			LocalAddress struct {
+				SocketAddress struct {
+					Address   string `json:"address"`
+					PortValue int    `json:"port_value"`
+				} `json:"socket_address"`
+			} `json:"local_address"`
+		} `json:"listener_statuses"`
+	}
+	if json.NewDecoder(resp.Body).Decode(&ls) != nil {
+		return nil
+	}
+	var out [][2]string
+	for _, l := range ls.ListenerStatuses {
+		a := l.LocalAddress.SocketAddress
+		scheme := "http"
+		if l.Name == "https" {
+			scheme = "https"
+		}
+		out = append(out, [2]string{l.Name, scheme + "://" + net.JoinHostPort(a.Address, strconv.Itoa(a.PortValue))})
+	}
+	return out
+}

