@@ -64,6 +64,7 @@ func run(o options) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	go stopWithParent(ctx, stop)
 
 	up := exec.Command(o.upstream, "-addr", o.upAddr)
 	up.Stdout, up.Stderr = os.Stdout, os.Stderr
@@ -237,4 +238,24 @@ func listeners(admin string) [][2]string {
 		out = append(out, [2]string{l.Name, scheme + "://" + net.JoinHostPort(a.Address, strconv.Itoa(a.PortValue))})
 	}
 	return out
+}
+
+// stopWithParent stops everything when the process that started this one (make) goes away
+// without passing a signal on, e.g. when only make is sent SIGTERM.
+func stopWithParent(ctx context.Context, stop func()) {
+	parent := os.Getppid()
+	t := time.NewTicker(500 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if os.Getppid() != parent {
+				fmt.Fprintln(os.Stderr, "run: parent process gone; stopping")
+				stop()
+				return
+			}
+		}
+	}
 }
