@@ -1,6 +1,9 @@
 package main
 
 import (
+	"encoding/binary"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/tetratelabs/proxy-wasm-go-sdk/proxywasm"
@@ -17,6 +20,12 @@ type httpContext struct {
 	requestID string
 	decision  *gateway.Decision
 	replied   bool // the plugin answered locally; its reply passes the response callbacks too
+	waitBody  bool // headers are held until the whole body is here (body parameters)
+	bodySize  int
+	sawReply  bool       // response headers passed this filter
+	rewrite   reply.Code // a router reply that becomes this gateway answer; None otherwise
+	status    int        // the status the client got, for metrics
+	code      reply.Code // the gateway answer the client got, for metrics
 }
 
 func header(name string) string {
@@ -32,31 +41,95 @@ func property(path ...string) (string, bool) {
 	return string(v), true
 }
 
-func (h *httpContext) OnHttpRequestHeaders(int, bool) (action types.Action) {
-	h.requestID = h.plugin.ids.next()
-	defer func() {
-		if r := recover(); r != nil {
-			proxywasm.LogErrorf("internal error request_id=%s: %v", h.requestID, r)
-			action = h.sendFault()
+// intProperty reads an integer attribute: 8 bytes, little-endian.
+func intProperty(path ...string) (uint64, bool) {
+	v, err := proxywasm.GetProperty(path)
+	if err != nil || len(v) != 8 {
+		return 0, false
+	}
+	return binary.LittleEndian.Uint64(v), true
+}
+
+// recoverFault turns a panic of the plugin into 500 Internal Server Error; the VM keeps serving.
+func (h *httpContext) recoverFault(action *types.Action) {
+	if r := recover(); r != nil {
+		proxywasm.LogErrorf("internal error request_id=%s: %v", h.requestID, r)
+		if !h.replied {
+			*action = h.sendFault()
 		}
-	}()
+	}
+}
+
+func (h *httpContext) OnHttpRequestHeaders(_ int, endOfStream bool) (action types.Action) {
+	h.requestID = h.plugin.ids.next()
+	defer h.recoverFault(&action)
 	if h.plugin.gw == nil {
 		return h.sendFault()
 	}
+	headers := &hostHeaders{}
+	injectFault(headers)
 	tlsVersion, tls := property("connection", "tls_version")
 	source, _ := property("source", "address")
-	req := gateway.Request{
+	req := &gateway.Request{
 		Authority: header(":authority"),
 		Method:    header(":method"),
 		Path:      header(":path"),
 		TLS:       tls && tlsVersion != "",
 		Source:    source,
 		RequestID: h.requestID,
-		Headers:   &hostHeaders{},
+		Headers:   headers,
 		Now:       time.Now(),
 	}
-	d := h.plugin.gw.Handle(&req)
+	d := h.plugin.gw.Handle(req)
 	h.decision = d
+	if d.NeedBody {
+		if !endOfStream {
+			// Held at headers (allow_on_headers_stop_iteration): nothing goes upstream until
+			// the body has been checked.
+			h.waitBody = true
+			return types.ActionPause
+		}
+		h.plugin.gw.Resume(d, nil)
+	}
+	return h.apply(d)
+}
+
+func (h *httpContext) OnHttpRequestBody(bodySize int, endOfStream bool) (action types.Action) {
+	defer h.recoverFault(&action)
+	if !h.waitBody {
+		return types.ActionContinue
+	}
+	h.bodySize = bodySize
+	if !endOfStream {
+		return types.ActionPause // Envoy buffers, within its buffer limit
+	}
+	return h.bodyDone()
+}
+
+func (h *httpContext) OnHttpRequestTrailers(int) (action types.Action) {
+	defer h.recoverFault(&action)
+	if !h.waitBody {
+		return types.ActionContinue
+	}
+	return h.bodyDone()
+}
+
+func (h *httpContext) bodyDone() types.Action {
+	h.waitBody = false
+	var body []byte
+	if h.bodySize > 0 {
+		var err error
+		if body, err = proxywasm.GetHttpRequestBody(0, h.bodySize); err != nil {
+			proxywasm.LogErrorf("cannot read request body: %v request_id=%s", err, h.requestID)
+			return h.sendFault()
+		}
+	}
+	h.plugin.gw.Resume(h.decision, body)
+	return h.apply(h.decision)
+}
+
+// apply carries out a final decision: a local reply, or the request's way upstream.
+func (h *httpContext) apply(d *gateway.Decision) types.Action {
 	if d.Reply != nil {
 		return h.send(d.Reply)
 	}
@@ -65,29 +138,38 @@ func (h *httpContext) OnHttpRequestHeaders(int, bool) (action types.Action) {
 			proxywasm.LogErrorf("cannot set request header %s: %v request_id=%s", kv[0], err, h.requestID)
 		}
 	}
+	if d.Body != nil {
+		if err := proxywasm.ReplaceHttpRequestBody(d.Body); err != nil {
+			proxywasm.LogErrorf("cannot replace request body: %v request_id=%s", err, h.requestID)
+		}
+		_ = proxywasm.RemoveHttpRequestHeader("content-length")
+	}
 	return types.ActionContinue
 }
 
 // send answers locally and logs gateway errors at info level (never secrets or tokens).
 func (h *httpContext) send(r *gateway.Reply) types.Action {
 	if r.Code != reply.None {
-		svc, api := "-", "-"
-		if d := h.decision; d != nil {
-			if d.Service != nil {
-				svc = d.Service.ID
-			}
-			if d.API != nil {
-				api = d.API.ID
-			}
-		}
-		proxywasm.LogInfof("reply status=%d message=%q request_id=%s service=%s api=%s",
-			r.Status, r.Message, h.requestID, svc, api)
+		h.logReply(r.Status, r.Message)
 	}
-	h.replied = true
+	h.replied, h.status, h.code = true, r.Status, r.Code
 	if err := proxywasm.SendHttpResponse(uint32(r.Status), r.Headers, r.Body, -1); err != nil {
 		proxywasm.LogErrorf("cannot send reply: %v request_id=%s", err, h.requestID)
 	}
 	return types.ActionPause
+}
+
+func (h *httpContext) logReply(status int, message string) {
+	svc, api := "-", "-"
+	if d := h.decision; d != nil {
+		if d.Service != nil {
+			svc = d.Service.ID
+		}
+		if d.API != nil {
+			api = d.API.ID
+		}
+	}
+	proxywasm.LogInfof("reply status=%d message=%q request_id=%s service=%s api=%s", status, message, h.requestID, svc, api)
 }
 
 // sendFault answers 500 Internal Server Error for a fault of the plugin itself.
@@ -102,14 +184,60 @@ func (h *httpContext) sendFault() types.Action {
 	})
 }
 
-func (h *httpContext) OnHttpResponseHeaders(int, bool) types.Action {
+// Response flags (Envoy's StreamInfo core flags as a bit vector).
+const (
+	flagNoHealthyUpstream = 1 << 1
+	flagUpstreamTimeout   = 1 << 2
+	flagUpstreamFailure   = 1 << 5
+	flagUpstreamReset     = 1 << 6
+	flagUpstreamOverflow  = 1 << 7
+	flagDownstreamClosed  = 1 << 14
+	flagUpstreamRetries   = 1 << 15
+	flagNoCluster         = 1 << 24
+	flagDownstreamReset   = 1 << 28
+)
+
+// routerFailure maps a reply the router made itself to the gateway's answer for it.
+func routerFailure(status string) reply.Code {
+	if status != "503" && status != "504" && status != "502" {
+		return reply.None
+	}
+	details, _ := property("response", "code_details")
+	if details == "via_upstream" || details == "" {
+		return reply.None
+	}
+	flags, _ := intProperty("response", "flags")
+	switch {
+	case flags&flagUpstreamTimeout != 0 || strings.HasSuffix(details, "timeout"):
+		return reply.GatewayTimeout
+	case flags&(flagUpstreamFailure|flagUpstreamReset|flagNoHealthyUpstream|flagUpstreamOverflow|flagUpstreamRetries|flagNoCluster) != 0,
+		strings.HasPrefix(details, "upstream_reset"), details == "cluster_not_found", details == "no_healthy_upstream":
+		return reply.BadGateway
+	}
+	return reply.None
+}
+
+func (h *httpContext) OnHttpResponseHeaders(_ int, endOfStream bool) (action types.Action) {
 	defer func() {
 		if r := recover(); r != nil {
 			proxywasm.LogErrorf("internal error in response request_id=%s: %v", h.requestID, r)
 		}
 	}()
+	h.sawReply = true
 	if h.replied || h.requestID == "" {
 		return types.ActionContinue // our own reply already carries its headers
+	}
+	status, _ := proxywasm.GetHttpResponseHeader(":status")
+	h.status, _ = strconv.Atoi(status)
+	if c := routerFailure(status); c != reply.None && !endOfStream {
+		if d := h.decision; d != nil && d.API != nil && d.API.OAuthBusiness {
+			c = reply.OAuthCallServerFail
+		}
+		h.rewrite, h.status, h.code = c, c.Status(), c
+		_ = proxywasm.ReplaceHttpResponseHeader(":status", strconv.Itoa(c.Status()))
+		_ = proxywasm.ReplaceHttpResponseHeader("content-type", reply.ContentType)
+		_ = proxywasm.RemoveHttpResponseHeader("content-length")
+		h.logReply(c.Status(), c.Message(""))
 	}
 	_ = proxywasm.ReplaceHttpResponseHeader(reply.RequestIDHeader, h.requestID)
 	if h.decision != nil {
@@ -118,4 +246,35 @@ func (h *httpContext) OnHttpResponseHeaders(int, bool) types.Action {
 		}
 	}
 	return types.ActionContinue
+}
+
+func (h *httpContext) OnHttpResponseBody(_ int, endOfStream bool) types.Action {
+	if h.rewrite == reply.None {
+		return types.ActionContinue
+	}
+	if !endOfStream {
+		return types.ActionPause
+	}
+	_ = proxywasm.ReplaceHttpResponseBody(reply.JSONMessage(h.rewrite.Message("")))
+	return types.ActionContinue
+}
+
+// OnHttpStreamDone runs when the request is complete, also when the client went away.
+func (h *httpContext) OnHttpStreamDone() {
+	defer func() {
+		if r := recover(); r != nil {
+			proxywasm.LogErrorf("internal error in stream done request_id=%s: %v", h.requestID, r)
+		}
+	}()
+	if h.requestID == "" {
+		return
+	}
+	if !h.sawReply && !h.replied {
+		if flags, _ := intProperty("response", "flags"); flags&(flagDownstreamClosed|flagDownstreamReset) != 0 {
+			c := reply.ClientClosed
+			h.status, h.code = c.Status(), c
+			h.logReply(c.Status(), c.Message(""))
+		}
+	}
+	h.plugin.metrics.record(h.decision, h.status, h.code)
 }

@@ -14,8 +14,9 @@ import (
 // pluginContext holds one loaded configuration; a reload makes a new one.
 type pluginContext struct {
 	types.DefaultPluginContext
-	gw  *gateway.Gateway
-	ids requestIDs
+	gw      *gateway.Gateway
+	ids     requestIDs
+	metrics metrics
 }
 
 func (p *pluginContext) OnPluginStart(int) (status types.OnPluginStartStatus) {

@@ -2,6 +2,7 @@ package tests
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -40,6 +41,7 @@ type Options struct {
 	HCM          map[string]any    // extra http_connection_manager fields, e.g. "use_remote_address": true
 	// Bootstrap, when set, may edit the rendered bootstrap last, for what no option covers.
 	Bootstrap    func(b map[string]any)
+	Wasm         string        // the module to load; default build/apigw.wasm
 	StartTimeout time.Duration // how long Envoy may take to become ready; default 2m (a busy machine)
 }
 
@@ -334,10 +336,13 @@ func (g *Gateway) bootstrap(certFile, keyFile string) map[string]any {
 					"config": map[string]any{
 						"name":    "apigw",
 						"root_id": o.RootID,
+						// Lets the plugin hold a request at its headers while it reads the body
+						// (body parameters): nothing reaches the upstream before the check.
+						"allow_on_headers_stop_iteration": true,
 						"vm_config": map[string]any{
 							"vm_id":   o.VMID,
 							"runtime": "envoy.wasm.runtime.v8",
-							"code":    map[string]any{"local": map[string]any{"filename": env.wasm}},
+							"code":    map[string]any{"local": map[string]any{"filename": cmp.Or(o.Wasm, env.wasm)}},
 						},
 						"configuration": map[string]any{
 							"@type": "type.googleapis.com/google.protobuf.StringValue",

@@ -529,15 +529,22 @@ func (d *decoder) backend(cfg *Config, a *API, o *object) {
 		bo.known("type", "namespace_location", "service_location", "microservices", "timeout_seconds", "path")
 		b.Type = BackendMicroservice
 		b.Timeout = time.Duration(bo.integer("timeout_seconds", 15, 1, 3600)) * time.Second
-		b.NamespaceLocation = bo.str("namespace_location", "")
-		b.ServiceLocation = bo.str("service_location", "")
-		for _, loc := range []string{b.NamespaceLocation, b.ServiceLocation} {
-			if loc == "" {
+		for i, name := range []string{"namespace_location", "service_location"} {
+			raw := bo.str(name, "")
+			loc, ok := d.location(raw, a)
+			switch {
+			case raw == "":
 				a.mark(reply.MicroServiceLocationFail)
-			} else if !d.validLocation(loc, a) {
+			case !ok:
 				a.mark(reply.MicroServiceLocationFormat)
 			}
+			if i == 0 {
+				b.NamespaceLocation = loc
+			} else {
+				b.ServiceLocation = loc
+			}
 		}
+		b.byKey = map[[2]string]*Microservice{}
 		items, mp := bo.array("microservices")
 		if len(items) == 0 {
 			a.mark(reply.TSFConfigError)
@@ -553,35 +560,46 @@ func (d *decoder) backend(cfg *Config, a *API, o *object) {
 			if ms.Cluster == "" || ms.Name == "" || ms.Namespace == "" {
 				a.mark(reply.TSFConfigError)
 			}
+			if ms.Path != "" && (ms.Path[0] != '/' || !d.backendVarsKnown(ms.Path, a)) {
+				a.mark(reply.APIConfigError)
+			}
 			b.Microservices = append(b.Microservices, ms)
+		}
+		for i := range b.Microservices {
+			ms := &b.Microservices[i]
+			if _, dup := b.byKey[[2]string{ms.Namespace, ms.Name}]; !dup {
+				b.byKey[[2]string{ms.Namespace, ms.Name}] = ms
+			}
 		}
 	}
 }
 
-// validLocation checks method.req.{header|query|path}.<name>; a path location must name a {var}.
-func (d *decoder) validLocation(loc string, a *API) bool {
+// location parses method.req.{header|query|path}.<name>; a path location must name a {var}.
+func (d *decoder) location(loc string, a *API) (Location, bool) {
 	rest, ok := strings.CutPrefix(loc, "method.req.")
 	if !ok {
-		return false
+		return Location{}, false
 	}
 	where, name, ok := strings.Cut(rest, ".")
 	if !ok || name == "" {
-		return false
+		return Location{}, false
 	}
 	switch where {
-	case "header", "query":
-		return true
+	case "header":
+		return Location{Where: InHeader, Name: lower(name)}, validHeaderName(lower(name))
+	case "query":
+		return Location{Where: InQuery, Name: name}, true
 	case "path":
 		if a.Pattern == nil {
-			return false
+			return Location{}, false
 		}
 		for _, n := range a.Pattern.VarNames() {
 			if n == name {
-				return true
+				return Location{Where: InPath, Name: name}, true
 			}
 		}
 	}
-	return false
+	return Location{}, false
 }
 
 func (d *decoder) httpTarget(a *API, bo *object) {
@@ -608,6 +626,9 @@ func (d *decoder) httpTarget(a *API, bo *object) {
 			d.fail(up, uv, "%q is not an http://host[:port][/path] URL", raw)
 		} else {
 			t := &URLTarget{Scheme: u.Scheme, HostPort: u.Host, Host: u.Hostname(), BasePath: strings.TrimRight(u.EscapedPath(), "/")}
+			if ip, err := netip.ParseAddr(t.Host); err == nil {
+				t.IP = ip.Unmap()
+			}
 			if u.Port() == "" {
 				port := "80"
 				if u.Scheme == "https" {

@@ -9,6 +9,7 @@
 package config
 
 import (
+	"net/netip"
 	"time"
 
 	"github.com/apigw-wasm/apigw-wasm/internal/cors"
@@ -211,16 +212,38 @@ type Backend struct {
 	MockHeaders [][2]string // lowercase names; content-type always set
 	MockBody    string
 
-	NamespaceLocation string
-	ServiceLocation   string
+	NamespaceLocation Location
+	ServiceLocation   Location
 	Microservices     []Microservice
+	byKey             map[[2]string]*Microservice
+}
+
+// Microservice is the entry for a namespace and service name; nil when none.
+func (b *Backend) Microservice(namespace, name string) *Microservice {
+	return b.byKey[[2]string{namespace, name}]
+}
+
+// Where a microservice location reads from.
+type Where uint8
+
+const (
+	InHeader Where = iota + 1
+	InQuery
+	InPath
+)
+
+// Location is a parsed method.req.{header|query|path}.<name>.
+type Location struct {
+	Where Where
+	Name  string // lowercase for headers
 }
 
 // URLTarget is a backend given as http://host:port/base.
 type URLTarget struct {
 	Scheme   string
 	HostPort string
-	Host     string // without port; an IP literal is checked against endpoint_deny
+	Host     string     // without port
+	IP       netip.Addr // the host when it is an IP literal, checked against endpoint_deny
 	BasePath string
 }
 

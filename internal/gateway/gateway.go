@@ -61,6 +61,15 @@ type Decision struct {
 	SetHeaders [][2]string
 	// ResponseHeaders are added to the upstream's response.
 	ResponseHeaders [][2]string
+
+	// NeedBody asks for the whole request body: the API checks body parameters. Call Resume
+	// with it; until then nothing else of the Decision is final.
+	NeedBody bool
+	// Body replaces the request body upstream when body parameter defaults apply; nil: keep it.
+	Body []byte
+
+	paused *state // where Resume continues
+	next   int
 }
 
 // Gateway runs the pipeline over one immutable configuration.
@@ -109,6 +118,7 @@ type state struct {
 	limited  bool // step 10 ran and outcome holds its result
 	outcome  limit.Outcome
 	defaults params.Defaults
+	bodyRead bool
 }
 
 // step is one stage of the pipeline: nil passes the request on, a reply answers it.
@@ -135,14 +145,37 @@ func (g *Gateway) Handle(r *Request) *Decision {
 	d := &Decision{}
 	st := &state{g: g, r: r, d: d}
 	st.uri, st.q, _ = strings.Cut(r.Path, "?")
-	for _, s := range pipeline {
-		if rep := s(st); rep != nil {
-			d.Reply = rep
+	st.run(0)
+	return d
+}
+
+// Resume runs the rest of the pipeline of a Decision that asked for the request body.
+func (g *Gateway) Resume(d *Decision, body []byte) {
+	st := d.paused
+	if st == nil || !d.NeedBody {
+		return
+	}
+	d.paused, d.NeedBody = nil, false
+	st.r.Body, st.bodyRead = body, true
+	st.run(d.next)
+}
+
+// needBody is the answer of a step that waits for the request body.
+var needBody = &Reply{}
+
+func (st *state) run(from int) {
+	for i := from; i < len(pipeline); i++ {
+		rep := pipeline[i](st)
+		if rep == needBody {
+			st.d.NeedBody, st.d.paused, st.d.next = true, st, i
+			return
+		}
+		if rep != nil {
+			st.d.Reply = rep
 			break
 		}
 	}
 	st.finish()
-	return d
 }
 
 // finish adds the headers every response of the API carries, local replies included: CORS
@@ -355,24 +388,54 @@ func stepBackend(st *state) *Reply {
 		return st.mock(b)
 	case config.BackendHTTP, config.BackendWebSocket:
 		cluster, authority, base := b.Cluster, b.Host, ""
-		if b.URL != nil {
-			cluster, authority, base = st.g.cfg.URLCluster, b.URL.HostPort, b.URL.BasePath
+		if u := b.URL; u != nil {
+			if u.IP.IsValid() && !st.g.cfg.EndpointDeny.Allows(u.IP) {
+				return st.fail(reply.EndpointIPNotAllowed, "")
+			}
+			cluster, authority, base = st.g.cfg.URLCluster, u.HostPort, u.BasePath
 		}
-		st.route(cluster, authority, base+st.backendPath(b), b.Timeout)
+		st.route(cluster, authority, base+st.backendPath(b.Path, b.HasPath), b.Timeout)
 		return nil
-	default:
-		// Microservice backends come with their issue; until then they are not served.
-		return st.fail(reply.InternalServerError, "")
+	case config.BackendMicroservice:
+		ns, ok1 := st.locate(b.NamespaceLocation)
+		name, ok2 := st.locate(b.ServiceLocation)
+		if !ok1 || !ok2 {
+			return st.fail(reply.MicroServiceNotFound, "")
+		}
+		ms := b.Microservice(ns, name)
+		if ms == nil {
+			return st.fail(reply.MicroServiceNotFound, "")
+		}
+		st.route(ms.Cluster, "", st.backendPath(ms.Path, ms.Path != ""), b.Timeout)
+		return nil
 	}
+	return st.fail(reply.InternalServerError, "")
+}
+
+// locate reads a microservice location: method.req.{header|query|path}.<name>. An empty value
+// counts as absent.
+func (st *state) locate(loc config.Location) (string, bool) {
+	var v string
+	var ok bool
+	switch loc.Where {
+	case config.InHeader:
+		v, ok = st.r.Headers.Get(loc.Name)
+	case config.InQuery:
+		var err error
+		v, ok, err = params.Lookup(st.q, loc.Name)
+		ok = ok && err == nil
+	case config.InPath:
+		v, ok = st.vars.Get(loc.Name)
+	}
+	return v, ok && v != ""
 }
 
 // backendPath is the upstream path: the backend path with the API's variables filled, then the
 // part of the request after a prefix API's prefix; without a backend path, the request path.
-func (st *state) backendPath(b *config.Backend) string {
-	if !b.HasPath {
+func (st *state) backendPath(p string, hasPath bool) string {
+	if !hasPath {
 		return st.rest
 	}
-	p := b.Path
 	if strings.IndexByte(p, '{') >= 0 {
 		var sb strings.Builder
 		for {

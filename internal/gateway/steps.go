@@ -140,11 +140,19 @@ func stepParams(st *state) *Reply {
 	if set == nil {
 		return nil
 	}
+	if set.NeedsBody() && !st.bodyRead {
+		return needBody
+	}
 	defaults, e := set.Check(paramRequest{st})
 	if e != nil {
 		return st.failWith(e)
 	}
 	st.defaults = defaults
+	if set.NeedsBody() {
+		if form := defaults.Form(st.r.Body); len(form) != len(st.r.Body) {
+			st.d.Body = form
+		}
+	}
 	return nil
 }
 

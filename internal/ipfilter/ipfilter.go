@@ -175,6 +175,10 @@ func (l *List) allows(a netip.Addr) bool {
 	return !l.hasAllow || l.allow.contains(a)
 }
 
+// Allows reports whether the list lets the address through; a nil list lets everything through.
+// It serves deny-only lists such as endpoint_deny.
+func (l *List) Allows(a netip.Addr) bool { return l.allows(a.Unmap().WithZone("")) }
+
 // Chain is the lists that apply to a request, service first, then API; nil entries are
 // levels without lists.
 type Chain []*List

@@ -175,6 +175,14 @@ var table = [numCodes]row{
 	GatewayTimeout:      {504, "Gateway Time-out."},
 }
 
+// Key is a short snake_case name of the row, for metric names; it is not a message.
+func (c Code) Key() string {
+	if c >= numCodes {
+		return "unknown"
+	}
+	return keys[c]
+}
+
 // Status is the HTTP status of the row.
 func (c Code) Status() int {
 	if c == None || c >= numCodes {
@@ -272,4 +280,71 @@ func (c Code) String() string {
 		return "code(" + strconv.Itoa(int(c)) + ")"
 	}
 	return strconv.Itoa(c.Status()) + " " + table[c].message
+}
+
+// keys name the rows for metrics (Code.Key).
+var keys = [numCodes]string{
+	HMACApiKeyInvalidForAPI:    "hmac_api_key_invalid_for_api",
+	HMACXDateInvalid:           "hmac_x_date_invalid",
+	HMACXDateOutOfDate:         "hmac_x_date_out_of_date",
+	HMACDateRequired:           "hmac_date_required",
+	HMACIDOrSignatureMissing:   "hmac_id_or_signature_missing",
+	HMACMultipleHeader:         "hmac_multiple_header",
+	HMACHeaderRequired:         "hmac_header_required",
+	HMACAlgorithmNotSupported:  "hmac_algorithm_not_supported",
+	HMACFormatError:            "hmac_format_error",
+	HMACHeadersInvalid:         "hmac_headers_invalid",
+	HMACCannotVerify:           "hmac_cannot_verify",
+	HMACSignatureMismatch:      "hmac_signature_mismatch",
+	OAuthCallServerFail:        "oauth_call_server_fail",
+	OAuthNoRelatedAPI:          "oauth_no_related_api",
+	OAuthMissIDToken:           "oauth_miss_id_token",
+	OAuthAuthHeaderRequired:    "oauth_auth_header_required",
+	OAuthHeaderFormatError:     "oauth_header_format_error",
+	OAuthNoAuthHeader:          "oauth_no_auth_header",
+	OAuthNoIDToken:             "oauth_no_id_token",
+	OAuthIDTokenVerifyError:    "oauth_id_token_verify_error",
+	NoUsagePlan:                "no_usage_plan",
+	ClientIPUnknown:            "client_ip_unknown",
+	EndpointIPNotAllowed:       "endpoint_ip_not_allowed",
+	ParamInvalid:               "param_invalid",
+	NeedWebSocketKey:           "need_web_socket_key",
+	NeedWebSocketVersion:       "need_web_socket_version",
+	HeaderRequired:             "header_required",
+	PathVariableRequired:       "path_variable_required",
+	QueryRequired:              "query_required",
+	BodyNeedsForm:              "body_needs_form",
+	BodyParamRequired:          "body_param_required",
+	IPNotAllowed:               "ip_not_allowed",
+	MicroServiceNotFound:       "micro_service_not_found",
+	HostNotFound:               "host_not_found",
+	HostInvalid:                "host_invalid",
+	MethodNotSupported:         "method_not_supported",
+	NoAPIForHost:               "no_api_for_host",
+	NoEnvMapping:               "no_env_mapping",
+	NoDefaultEnvMapping:        "no_default_env_mapping",
+	NoAPIForURI:                "no_api_for_uri",
+	NoAPIInEnvironment:         "no_api_in_environment",
+	MethodNotAllowed:           "method_not_allowed",
+	HTTPSNotAllowed:            "https_not_allowed",
+	HTTPNotAllowed:             "http_not_allowed",
+	ProtocolNotAllowed:         "protocol_not_allowed",
+	RateLimitExceeded:          "rate_limit_exceeded",
+	QuotaExceeded:              "quota_exceeded",
+	CrossOrigin:                "cross_origin",
+	APIConfigError:             "api_config_error",
+	TSFConfigError:             "tsf_config_error",
+	MicroServiceLocationFail:   "micro_service_location_fail",
+	MicroServiceLocationFormat: "micro_service_location_format",
+	CORSConfigError:            "cors_config_error",
+	OAuthPublicKeyError:        "oauth_public_key_error",
+	OAuthLocationForbidden:     "oauth_location_forbidden",
+	OAuthNoConfig:              "oauth_no_config",
+	OAuthNoPublicKey:           "oauth_no_public_key",
+	MockConfigError:            "mock_config_error",
+	ClientClosed:               "client_closed",
+	QueryParamsError:           "query_params_error",
+	InternalServerError:        "internal_server_error",
+	BadGateway:                 "bad_gateway",
+	GatewayTimeout:             "gateway_timeout",
 }

@@ -1,0 +1,11 @@
+//go:build apigw_faults
+
+package main
+
+// injectFault panics when the request asks for it: a test-only hook, compiled into the module
+// only with -tags apigw_faults, that proves a panic is answered 500 and the VM keeps serving.
+func injectFault(h *hostHeaders) {
+	if v, _ := h.Get("x-apigw-test-fault"); v == "panic" {
+		panic("fault injected by x-apigw-test-fault")
+	}
+}
