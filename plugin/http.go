@@ -22,6 +22,7 @@ type httpContext struct {
 	replied   bool // the plugin answered locally; its reply passes the response callbacks too
 	waitBody  bool // headers are held until the whole body is here (body parameters)
 	bodySize  int
+	head      bool       // a HEAD request: its answers have no body
 	sawReply  bool       // response headers passed this filter
 	rewrite   reply.Code // a router reply that becomes this gateway answer; None otherwise
 	status    int        // the status the client got, for metrics
@@ -80,6 +81,7 @@ func (h *httpContext) OnHttpRequestHeaders(_ int, endOfStream bool) (action type
 		Headers:   headers,
 		Now:       time.Now(),
 	}
+	h.head = req.Method == "HEAD"
 	d := h.plugin.gw.Handle(req)
 	h.decision = d
 	if d.NeedBody {
@@ -188,12 +190,14 @@ func (h *httpContext) sendFault() types.Action {
 const (
 	flagNoHealthyUpstream = 1 << 1
 	flagUpstreamTimeout   = 1 << 2
+	flagUpstreamRemote    = 1 << 4 // UR: the upstream reset the stream
 	flagUpstreamFailure   = 1 << 5
 	flagUpstreamReset     = 1 << 6
 	flagUpstreamOverflow  = 1 << 7
 	flagDownstreamClosed  = 1 << 14
 	flagUpstreamRetries   = 1 << 15
 	flagNoCluster         = 1 << 24
+	flagDNSFailure        = 1 << 26 // DF: a url backend's host did not resolve (dynamic forward proxy)
 	flagDownstreamReset   = 1 << 28
 )
 
@@ -210,8 +214,9 @@ func routerFailure(status string) reply.Code {
 	switch {
 	case flags&flagUpstreamTimeout != 0 || strings.HasSuffix(details, "timeout"):
 		return reply.GatewayTimeout
-	case flags&(flagUpstreamFailure|flagUpstreamReset|flagNoHealthyUpstream|flagUpstreamOverflow|flagUpstreamRetries|flagNoCluster) != 0,
-		strings.HasPrefix(details, "upstream_reset"), details == "cluster_not_found", details == "no_healthy_upstream":
+	case flags&(flagUpstreamFailure|flagUpstreamReset|flagUpstreamRemote|flagNoHealthyUpstream|flagUpstreamOverflow|flagUpstreamRetries|flagNoCluster|flagDNSFailure) != 0,
+		strings.HasPrefix(details, "upstream_reset"), details == "cluster_not_found", details == "no_healthy_upstream",
+		strings.HasPrefix(details, "dns_resolution_failure"):
 		return reply.BadGateway
 	}
 	return reply.None
@@ -229,23 +234,47 @@ func (h *httpContext) OnHttpResponseHeaders(_ int, endOfStream bool) (action typ
 	}
 	status, _ := proxywasm.GetHttpResponseHeader(":status")
 	h.status, _ = strconv.Atoi(status)
-	if c := routerFailure(status); c != reply.None && !endOfStream {
+	if c := routerFailure(status); c != reply.None {
 		if d := h.decision; d != nil && d.API != nil && d.API.OAuthBusiness {
 			c = reply.OAuthCallServerFail
 		}
-		h.rewrite, h.status, h.code = c, c.Status(), c
+		if endOfStream && !h.head {
+			// A router reply without a body (cluster_not_found) cannot be given one here:
+			// answer afresh instead; Envoy sends it in place of the router's.
+			return h.sendRouterFailure(c)
+		}
+		h.status, h.code = c.Status(), c
 		_ = proxywasm.ReplaceHttpResponseHeader(":status", strconv.Itoa(c.Status()))
 		_ = proxywasm.ReplaceHttpResponseHeader("content-type", reply.ContentType)
-		_ = proxywasm.RemoveHttpResponseHeader("content-length")
+		if endOfStream {
+			// The router's reply to HEAD has no body; its length is the one GET would get.
+			_ = proxywasm.ReplaceHttpResponseHeader("content-length", strconv.Itoa(len(reply.JSONMessage(c.Message("")))))
+		} else {
+			h.rewrite = c // OnHttpResponseBody puts the JSON body in place of the router's
+			_ = proxywasm.RemoveHttpResponseHeader("content-length")
+		}
 		h.logReply(c.Status(), c.Message(""))
 	}
 	_ = proxywasm.ReplaceHttpResponseHeader(reply.RequestIDHeader, h.requestID)
 	if h.decision != nil {
 		for _, kv := range h.decision.ResponseHeaders {
+			if kv[0] == "vary" {
+				kv[1] = mergeVary(kv[1])
+			}
 			_ = proxywasm.ReplaceHttpResponseHeader(kv[0], kv[1])
 		}
 	}
 	return types.ActionContinue
+}
+
+// sendRouterFailure answers c with a local reply in place of a router reply, with the headers
+// every response of the request carries.
+func (h *httpContext) sendRouterFailure(c reply.Code) types.Action {
+	hs := [][2]string{{"content-type", reply.ContentType}, {reply.RequestIDHeader, h.requestID}}
+	if h.decision != nil {
+		hs = append(hs, h.decision.ResponseHeaders...)
+	}
+	return h.send(&gateway.Reply{Status: c.Status(), Headers: hs, Body: reply.JSONMessage(c.Message("")), Code: c, Message: c.Message("")})
 }
 
 func (h *httpContext) OnHttpResponseBody(_ int, endOfStream bool) types.Action {
@@ -277,4 +306,31 @@ func (h *httpContext) OnHttpStreamDone() {
 		}
 	}
 	h.plugin.metrics.record(h.decision, h.status, h.code)
+}
+
+// mergeVary adds the gateway's Vary field names to those of the upstream's Vary headers, so
+// that neither list is lost; "*" stays alone.
+func mergeVary(ours string) string {
+	hs, _ := proxywasm.GetHttpResponseHeaders()
+	var fields []string
+	seen := map[string]bool{}
+	add := func(list string) {
+		for _, f := range strings.Split(list, ",") {
+			f = strings.TrimSpace(f)
+			if f != "" && !seen[strings.ToLower(f)] {
+				seen[strings.ToLower(f)] = true
+				fields = append(fields, f)
+			}
+		}
+	}
+	for _, kv := range hs {
+		if strings.EqualFold(kv[0], "vary") {
+			add(kv[1])
+		}
+	}
+	if seen["*"] {
+		return "*"
+	}
+	add(ours)
+	return strings.Join(fields, ", ")
 }

@@ -10,10 +10,24 @@ import (
 	"github.com/apigw-wasm/apigw-wasm/internal/reply"
 )
 
-// metrics are Envoy counters, defined on first use and kept by id:
-// apigw.requests.<service>.<api>.<status> counts every request, "-" standing for a service or
-// api not known; apigw.rejections.<status>.<key> counts the gateway's own answers by table row.
-// Envoy shows them as wasmcustom.apigw... in /stats and apigw_... in /stats/prometheus.
+// metrics are Envoy counters, defined on first use and kept by id. Their names alternate a tag
+// name and its value, so that Envoy's tag extraction can make Prometheus labels of them:
+//
+//	apigw.requests.service.<service>.api.<api>.status.<status>  every request; "-" for a service or api not known
+//	apigw.rejections.status.<status>.reason.<key>                the gateway's own answers by table row (reply.Code.Key)
+//
+// Ids keep [A-Za-z0-9_-]; any other byte becomes '_', so that a '.' in an id cannot shift the
+// fields. /stats shows them as wasmcustom.apigw.... In /stats/prometheus, without tag
+// extraction, each combination is a label-less name (apigw_requests_service_<service>_api_<api>_status_<status>,
+// '-' turned into '_'); with these stats_tags in the bootstrap's stats_config (Envoy's regexes
+// see the whole name; the first group is cut from it, the second is the value) they are
+// apigw_requests{service,api,status} and apigw_rejections{status,reason}, ids as they are:
+//
+//	stats_tags:
+//	  - {tag_name: service, regex: '^wasmcustom\.apigw\.requests(\.service\.([^.]+))'}
+//	  - {tag_name: api, regex: '^wasmcustom\.apigw\.requests\.service\.[^.]+(\.api\.([^.]+))'}
+//	  - {tag_name: status, regex: '^wasmcustom\.apigw\.(?:requests\.service\.[^.]+\.api\.[^.]+|rejections)(\.status\.([0-9]+))'}
+//	  - {tag_name: reason, regex: '^wasmcustom\.apigw\.rejections\.status\.[0-9]+(\.reason\.([a-z0-9_]+))$'}
 type metrics struct {
 	requests   map[requestKey]proxywasm.MetricCounter
 	rejections map[reply.Code]proxywasm.MetricCounter
@@ -23,6 +37,21 @@ type requestKey struct {
 	svc    *config.Service
 	api    *config.API
 	status int
+}
+
+// metricID is an id as a name field: '-' when unknown, else the id with bytes outside
+// [A-Za-z0-9_-] replaced by '_'.
+func metricID(id string) string {
+	if id == "" {
+		return "-"
+	}
+	b := []byte(id)
+	for i, c := range b {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-') {
+			b[i] = '_'
+		}
+	}
+	return string(b)
 }
 
 func (m *metrics) record(d *gateway.Decision, status int, code reply.Code) {
@@ -39,14 +68,15 @@ func (m *metrics) record(d *gateway.Decision, status int, code reply.Code) {
 	}
 	c, ok := m.requests[k]
 	if !ok {
-		svc, api := "-", "-"
+		var svc, api string
 		if k.svc != nil {
 			svc = k.svc.ID
 		}
 		if k.api != nil {
 			api = k.api.ID
 		}
-		c = proxywasm.DefineCounterMetric("apigw.requests." + svc + "." + api + "." + strconv.Itoa(status))
+		c = proxywasm.DefineCounterMetric("apigw.requests.service." + metricID(svc) + ".api." + metricID(api) +
+			".status." + strconv.Itoa(status))
 		m.requests[k] = c
 	}
 	c.Increment(1)
@@ -55,7 +85,7 @@ func (m *metrics) record(d *gateway.Decision, status int, code reply.Code) {
 	}
 	r, ok := m.rejections[code]
 	if !ok {
-		r = proxywasm.DefineCounterMetric("apigw.rejections." + strconv.Itoa(code.Status()) + "." + code.Key())
+		r = proxywasm.DefineCounterMetric("apigw.rejections.status." + strconv.Itoa(code.Status()) + ".reason." + code.Key())
 		m.rejections[code] = r
 	}
 	r.Increment(1)

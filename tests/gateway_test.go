@@ -328,6 +328,8 @@ func (g *Gateway) bootstrap(certFile, keyFile string) map[string]any {
 		"stat_prefix": "apigw",
 		// WebSocket upgrades reach the plugin, which decides, as in envoy-examples/envoy.yaml.
 		"upgrade_configs": []any{map[string]any{"upgrade_type": "websocket"}},
+		// The client address is the connection's, never a client's X-Forwarded-For (ip_allow).
+		"use_remote_address": true,
 		"http_filters": []any{
 			map[string]any{
 				"name": "envoy.filters.http.wasm",

@@ -185,9 +185,10 @@ func (st *state) finish() {
 	if st.d.API != nil {
 		out := st.outcome
 		if !st.limited {
-			if l := st.limits(); l != (limit.Limits{}) {
-				out = limit.Peek(st.g.store, &l, st.r.Now)
-			}
+			// Peek answers "unlimited" at once when no limit applies; the zero Outcome would
+			// read as four limits of 0.
+			l := st.limits()
+			out = limit.Peek(st.g.store, &l, st.r.Now)
 		}
 		if out.Limited() {
 			for _, kv := range out.Headers() {

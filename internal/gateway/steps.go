@@ -164,7 +164,23 @@ func (st *state) oauth() *Reply {
 		return st.fail(reply.OAuthNoRelatedAPI, "")
 	}
 	oc := auth.OAuthConfig
-	token, e := oauth.Extract(oc.Location, st.r.Headers.Get)
+	// Extract wants every Cookie header of the request as one: an HTTP/1.1 client may split
+	// its cookies over several (Envoy joins only HTTP/2's cookie crumbs itself).
+	get := func(name string) (string, bool) {
+		if name != "cookie" {
+			return st.r.Headers.Get(name)
+		}
+		vs := st.r.Headers.Values(name)
+		if len(vs) == 0 {
+			return "", false
+		}
+		joined := vs[0]
+		for _, v := range vs[1:] {
+			joined += "; " + v
+		}
+		return joined, true
+	}
+	token, e := oauth.Extract(oc.Location, get)
 	if e != nil {
 		return st.failWith(e)
 	}
