@@ -555,8 +555,9 @@ func (d *decoder) backend(cfg *Config, a *API, o *object) {
 				continue
 			}
 			mo.known("namespace", "name", "cluster", "path")
+			// An entry without its own path takes the backend's.
 			ms := Microservice{Namespace: mo.str("namespace", ""), Name: mo.str("name", ""),
-				Cluster: mo.str("cluster", ""), Path: mo.str("path", "")}
+				Cluster: mo.str("cluster", ""), Path: mo.str("path", bo.str("path", ""))}
 			if ms.Cluster == "" || ms.Name == "" || ms.Namespace == "" {
 				a.mark(reply.TSFConfigError)
 			}
@@ -625,7 +626,16 @@ func (d *decoder) httpTarget(a *API, bo *object) {
 			uv, up, _ := bo.get("url")
 			d.fail(up, uv, "%q is not an http://host[:port][/path] URL", raw)
 		} else {
-			t := &URLTarget{Scheme: u.Scheme, HostPort: u.Host, Host: u.Hostname(), BasePath: strings.TrimRight(u.EscapedPath(), "/")}
+			// The path as written (after scheme://host), so that {var}s stay as they are.
+			rawPath := strings.TrimPrefix(raw, u.Scheme+"://"+u.Host)
+			if u.Fragment != "" || strings.ContainsAny(rawPath, "#?") {
+				uv, up, _ := bo.get("url")
+				d.fail(up, uv, "%q: a url backend takes no query or fragment", raw)
+			}
+			t := &URLTarget{Scheme: u.Scheme, HostPort: u.Host, Host: u.Hostname(), BasePath: strings.TrimRight(rawPath, "/")}
+			if !d.backendVarsKnown(t.BasePath, a) {
+				a.mark(reply.APIConfigError)
+			}
 			if ip, err := netip.ParseAddr(t.Host); err == nil {
 				t.IP = ip.Unmap()
 			}
@@ -644,6 +654,10 @@ func (d *decoder) httpTarget(a *API, bo *object) {
 		if b.Cluster != "" {
 			uv, up, _ := bo.get("url")
 			d.fail(up, uv, "a backend takes cluster or url, not both")
+		}
+		if b.Host != "" {
+			hv, hp, _ := bo.get("host")
+			d.fail(hp, hv, "a url backend takes its host from the url")
 		}
 	} else if b.Cluster == "" {
 		a.mark(reply.APIConfigError)
