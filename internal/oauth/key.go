@@ -5,7 +5,6 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rsa"
-	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
 	"encoding/pem"
@@ -60,14 +59,11 @@ func parsePEM(text []byte) (*PublicKey, error) {
 	var err error
 	switch block.Type {
 	case "PUBLIC KEY":
-		pub, err = x509.ParsePKIXPublicKey(block.Bytes)
+		pub, err = parsePKIX(block.Bytes)
 	case "RSA PUBLIC KEY":
-		pub, err = x509.ParsePKCS1PublicKey(block.Bytes)
+		pub, err = parsePKCS1(block.Bytes)
 	case "CERTIFICATE":
-		var cert *x509.Certificate
-		if cert, err = x509.ParseCertificate(block.Bytes); err == nil {
-			pub = cert.PublicKey
-		}
+		pub, err = parseCertificateKey(block.Bytes)
 	default:
 		if strings.Contains(block.Type, "PRIVATE") {
 			return nil, errors.New("oauth: PEM holds a private key; give the public key")
@@ -75,7 +71,7 @@ func parsePEM(text []byte) (*PublicKey, error) {
 		return nil, errors.New("oauth: unsupported PEM block type")
 	}
 	if err != nil {
-		// x509's errors describe structure, not key bytes, but keep ours uniform.
+		// The DER errors describe structure, not key bytes, but keep ours uniform.
 		return nil, errors.New("oauth: invalid " + strings.ToLower(block.Type) + " in PEM")
 	}
 	switch pub := pub.(type) {
