@@ -48,10 +48,14 @@ func (h *hostHeaders) Values(name string) []string {
 }
 
 // sharedData is the limiter's store: proxy-wasm shared data, one map for all workers of the
-// VM id, updated with compare-and-swap.
-type sharedData struct{}
+// VM id, updated with compare-and-swap. It counts lost swaps in apigw.limit.cas_mismatch, the
+// measure of contention between workers.
+type sharedData struct {
+	mismatches proxywasm.MetricCounter
+	defined    bool
+}
 
-func (sharedData) Get(key string) ([]byte, uint32, bool, error) {
+func (*sharedData) Get(key string) ([]byte, uint32, bool, error) {
 	v, cas, err := proxywasm.GetSharedData(key)
 	if errors.Is(err, types.ErrorStatusNotFound) {
 		return nil, 0, false, nil
@@ -62,9 +66,13 @@ func (sharedData) Get(key string) ([]byte, uint32, bool, error) {
 	return v, cas, true, nil
 }
 
-func (sharedData) Set(key string, value []byte, cas uint32) error {
+func (s *sharedData) Set(key string, value []byte, cas uint32) error {
 	err := proxywasm.SetSharedData(key, value, cas)
 	if errors.Is(err, types.ErrorStatusCasMismatch) {
+		if !s.defined {
+			s.mismatches, s.defined = proxywasm.DefineCounterMetric("apigw.limit.cas_mismatch"), true
+		}
+		s.mismatches.Increment(1)
 		return limit.ErrCASMismatch
 	}
 	return err

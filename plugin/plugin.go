@@ -17,6 +17,7 @@ type pluginContext struct {
 	gw      *gateway.Gateway
 	ids     requestIDs
 	metrics metrics
+	store   sharedData
 }
 
 func (p *pluginContext) OnPluginStart(int) (status types.OnPluginStartStatus) {
@@ -50,7 +51,7 @@ func (p *pluginContext) OnPluginStart(int) (status types.OnPluginStartStatus) {
 		}
 		return types.OnPluginStartStatusFailed
 	}
-	p.gw = gateway.New(cfg, sharedData{})
+	p.gw = gateway.New(cfg, &p.store)
 	apis := 0
 	for _, s := range cfg.Services {
 		apis += len(s.APIs)
