@@ -3,6 +3,7 @@ package config
 import (
 	"encoding/json"
 	"errors"
+	"github.com/apigw-wasm/apigw-wasm/internal/ascii"
 	"net/netip"
 	"net/url"
 	"sort"
@@ -70,7 +71,7 @@ func (d *decoder) config(root gjson.Result) *Config {
 	}
 	o.known("cluster_header", "url_cluster", "hmac", "oauth", "endpoint_deny", "services", "secrets", "usage_plans")
 	cfg := &Config{
-		ClusterHeader:  lower(o.str("cluster_header", DefaultClusterHeader)),
+		ClusterHeader:  ascii.Lower(o.str("cluster_header", DefaultClusterHeader)),
 		URLCluster:     o.str("url_cluster", DefaultURLCluster),
 		HMACClockSkew:  DefaultHMACClockSkew,
 		OAuthClockSkew: DefaultOAuthClockSkew,
@@ -170,7 +171,7 @@ func (d *decoder) protocols(o *object, name string, def Protocols) Protocols {
 }
 
 func (d *decoder) host(cfg *Config, path string, v gjson.Result, host string, b Binding) string {
-	h := lower(strings.TrimSuffix(host, "."))
+	h := ascii.Lower(strings.TrimSuffix(host, "."))
 	if !ValidHost(h) || strings.Contains(h, ":") {
 		d.fail(path, v, "%q is not a host name", host)
 		return h
@@ -498,14 +499,14 @@ func (d *decoder) backend(cfg *Config, a *API, o *object) {
 			if ho := d.asObject(hp, hv); ho != nil {
 				for _, k := range ho.order {
 					val := ho.str(k, "")
-					if !validHeaderName(lower(k)) || strings.HasPrefix(k, ":") {
+					if !validHeaderName(ascii.Lower(k)) || strings.HasPrefix(k, ":") {
 						d.fail(join(hp, k), ho.fields[k], "%q is not a header name", k)
 						continue
 					}
-					if lower(k) == "x-api-requestid" {
+					if ascii.Lower(k) == "x-api-requestid" {
 						continue // always the gateway's own id
 					}
-					b.MockHeaders = append(b.MockHeaders, [2]string{lower(k), val})
+					b.MockHeaders = append(b.MockHeaders, [2]string{ascii.Lower(k), val})
 				}
 			}
 		}
@@ -587,7 +588,7 @@ func (d *decoder) location(loc string, a *API) (Location, bool) {
 	}
 	switch where {
 	case "header":
-		return Location{Where: InHeader, Name: lower(name)}, validHeaderName(lower(name))
+		return Location{Where: InHeader, Name: ascii.Lower(name)}, validHeaderName(ascii.Lower(name))
 	case "query":
 		return Location{Where: InQuery, Name: name}, true
 	case "path":

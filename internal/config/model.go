@@ -12,6 +12,7 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/apigw-wasm/apigw-wasm/internal/ascii"
 	"github.com/apigw-wasm/apigw-wasm/internal/cors"
 	"github.com/apigw-wasm/apigw-wasm/internal/ipfilter"
 	"github.com/apigw-wasm/apigw-wasm/internal/limit"
@@ -90,7 +91,7 @@ type Binding struct {
 func (c *Config) Host(host string) (Binding, bool) {
 	b, ok := c.hosts[host]
 	if !ok {
-		b, ok = c.hosts[lower(host)]
+		b, ok = c.hosts[ascii.Lower(host)]
 	}
 	return b, ok
 }
@@ -320,19 +321,4 @@ type EnvBinding struct {
 type APIBinding struct {
 	API *API
 	Env Env
-}
-
-func lower(s string) string {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c >= 'A' && c <= 'Z' {
-			b := []byte(s)
-			for j := i; j < len(b); j++ {
-				if b[j] >= 'A' && b[j] <= 'Z' {
-					b[j] += 'a' - 'A'
-				}
-			}
-			return string(b)
-		}
-	}
-	return s
 }

@@ -8,6 +8,7 @@ package cors
 
 import (
 	"errors"
+	"github.com/apigw-wasm/apigw-wasm/internal/ascii"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -196,7 +197,7 @@ func IsCrossOrigin(originHeader, scheme, host string) bool {
 		return true
 	}
 	rHost, rPort, ok := splitHostPort(host)
-	return !ok || !equalFold(oScheme, scheme) || !equalFold(oHost, rHost) ||
+	return !ok || !ascii.EqualFold(oScheme, scheme) || !ascii.EqualFold(oHost, rHost) ||
 		effectivePort(oScheme, oPort) != effectivePort(scheme, rPort)
 }
 
@@ -224,7 +225,7 @@ func (p *Policy) allowOrigin(o string) string {
 	}
 	eff := effectivePort(scheme, port)
 	for _, a := range p.origins {
-		if a.port == eff && equalFold(a.scheme, scheme) && equalFold(a.host, host) {
+		if a.port == eff && ascii.EqualFold(a.scheme, scheme) && ascii.EqualFold(a.host, host) {
 			return o
 		}
 	}
@@ -374,30 +375,10 @@ func effectivePort(scheme, port string) int {
 		return n
 	}
 	switch {
-	case equalFold(scheme, "http"), equalFold(scheme, "ws"):
+	case ascii.EqualFold(scheme, "http"), ascii.EqualFold(scheme, "ws"):
 		return 80
-	case equalFold(scheme, "https"), equalFold(scheme, "wss"):
+	case ascii.EqualFold(scheme, "https"), ascii.EqualFold(scheme, "wss"):
 		return 443
 	}
 	return -1
-}
-
-// equalFold compares ASCII strings without case (strings.EqualFold also folds Unicode).
-func equalFold(a, b string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := 0; i < len(a); i++ {
-		x, y := a[i], b[i]
-		if 'A' <= x && x <= 'Z' {
-			x += 'a' - 'A'
-		}
-		if 'A' <= y && y <= 'Z' {
-			y += 'a' - 'A'
-		}
-		if x != y {
-			return false
-		}
-	}
-	return true
 }

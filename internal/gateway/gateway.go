@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/apigw-wasm/apigw-wasm/internal/ascii"
 	"github.com/apigw-wasm/apigw-wasm/internal/config"
 	"github.com/apigw-wasm/apigw-wasm/internal/hmacauth"
 	"github.com/apigw-wasm/apigw-wasm/internal/limit"
@@ -502,7 +503,7 @@ func (st *state) route(cluster, authority, path string, timeout time.Duration) {
 		h = append(h, [2]string{"x-real-ip", ip})
 	}
 	for name, value := range st.defaults.Headers() {
-		h = append(h, [2]string{lowerASCII(name), value})
+		h = append(h, [2]string{ascii.Lower(name), value})
 	}
 	st.d.SetHeaders = h
 }
@@ -529,14 +530,4 @@ func (st *state) mock(b *config.Backend) *Reply {
 	h = append(h, b.MockHeaders...)
 	h = append(h, [2]string{reply.RequestIDHeader, st.r.RequestID})
 	return &Reply{Status: b.MockStatus, Headers: h, Body: []byte(b.MockBody)}
-}
-
-func lowerASCII(s string) string {
-	b := []byte(s)
-	for i, c := range b {
-		if c >= 'A' && c <= 'Z' {
-			b[i] = c + 'a' - 'A'
-		}
-	}
-	return string(b)
 }

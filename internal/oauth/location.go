@@ -2,6 +2,7 @@ package oauth
 
 import (
 	"errors"
+	"github.com/apigw-wasm/apigw-wasm/internal/ascii"
 	"strings"
 
 	"github.com/apigw-wasm/apigw-wasm/internal/reply"
@@ -26,9 +27,9 @@ const (
 // with reply.OAuthLocationForbidden.
 func ParseLocation(s string) (Location, error) {
 	switch {
-	case equalFold(s, headerLocation):
+	case ascii.EqualFold(s, headerLocation):
 		return LocationHeader, nil
-	case equalFold(s, cookieLocation):
+	case ascii.EqualFold(s, cookieLocation):
 		return LocationCookie, nil
 	}
 	return 0, errors.New("oauth: token_location must be " + headerLocation + " or " + cookieLocation)
@@ -70,7 +71,7 @@ func Extract(loc Location, get func(name string) (string, bool)) (string, *reply
 	if i := strings.IndexAny(v, ows); i >= 0 {
 		scheme, rest = v[:i], strings.Trim(v[i:], ows)
 	}
-	if !equalFold(scheme, "bearer") { // auth schemes are case-insensitive (RFC 9110 §11.1)
+	if !ascii.EqualFold(scheme, "bearer") { // auth schemes are case-insensitive (RFC 9110 §11.1)
 		return "", reply.New(reply.OAuthHeaderFormatError, "")
 	}
 	tok, ok := bearerToken(rest)
@@ -88,7 +89,7 @@ func Extract(loc Location, get func(name string) (string, bool)) (string, *reply
 // value is returned whole: if it is not a JWT, verification says so.
 func bearerToken(s string) (string, bool) {
 	const param = "id_token"
-	if len(s) < len(param) || !equalFold(s[:len(param)], param) {
+	if len(s) < len(param) || !ascii.EqualFold(s[:len(param)], param) {
 		return s, true
 	}
 	rest := strings.Trim(s[len(param):], ows)
@@ -143,27 +144,6 @@ func cookieValue(header, name string) string {
 		}
 	}
 	return ""
-}
-
-// equalFold compares ASCII case-insensitively; unlike strings.EqualFold it does not let
-// U+212A KELVIN SIGN stand for "k".
-func equalFold(a, b string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := 0; i < len(a); i++ {
-		x, y := a[i], b[i]
-		if 'A' <= x && x <= 'Z' {
-			x += 'a' - 'A'
-		}
-		if 'A' <= y && y <= 'Z' {
-			y += 'a' - 'A'
-		}
-		if x != y {
-			return false
-		}
-	}
-	return true
 }
 
 // ows is optional whitespace (RFC 9110 §5.6.3).
