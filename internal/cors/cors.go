@@ -8,11 +8,11 @@ package cors
 
 import (
 	"errors"
-	"github.com/apigw-wasm/apigw-wasm/internal/ascii"
 	"net/netip"
 	"strconv"
 	"strings"
 
+	"github.com/apigw-wasm/apigw-wasm/internal/ascii"
 	"github.com/apigw-wasm/apigw-wasm/internal/reply"
 )
 

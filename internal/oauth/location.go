@@ -2,9 +2,9 @@ package oauth
 
 import (
 	"errors"
-	"github.com/apigw-wasm/apigw-wasm/internal/ascii"
 	"strings"
 
+	"github.com/apigw-wasm/apigw-wasm/internal/ascii"
 	"github.com/apigw-wasm/apigw-wasm/internal/reply"
 )
 
