@@ -874,21 +874,30 @@ func ValidHost(h string) bool {
 		a, err := netip.ParseAddr(h[1 : len(h)-1])
 		return err == nil && a.Is6()
 	}
-	if _, err := netip.ParseAddr(h); err == nil {
-		return true
-	}
-	for _, label := range strings.Split(h, ".") {
-		if label == "" || len(label) > 63 {
-			return false
+	if strings.IndexByte(h, ':') >= 0 || strings.Trim(h, "0123456789.") == "" {
+		if _, err := netip.ParseAddr(h); err == nil {
+			return true
 		}
-		for i := 0; i < len(label); i++ {
-			c := label[i]
-			if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+	}
+	// DNS labels of 1 to 63 letters, digits, '-' or '_', checked without splitting (per request).
+	label := 0
+	for i := 0; i < len(h); i++ {
+		c := h[i]
+		switch {
+		case c == '.':
+			if label == 0 {
 				return false
 			}
+			label = 0
+		case c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_':
+			if label++; label > 63 {
+				return false
+			}
+		default:
+			return false
 		}
 	}
-	return true
+	return label > 0
 }
 
 // ValidHostPort accepts host or host:port with a port from 1 to 65535.

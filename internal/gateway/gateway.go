@@ -143,8 +143,13 @@ var pipeline = []step{
 
 // Handle runs the pipeline for r.
 func (g *Gateway) Handle(r *Request) *Decision {
-	d := &Decision{}
-	st := &state{g: g, r: r, d: d}
+	// One allocation for the decision and the pipeline's state.
+	both := &struct {
+		d  Decision
+		st state
+	}{}
+	d, st := &both.d, &both.st
+	st.g, st.r, st.d = g, r, d
 	st.uri, st.q, _ = strings.Cut(r.Path, "?")
 	st.run(0)
 	return d
@@ -488,10 +493,14 @@ func (st *state) route(cluster, authority, path string, timeout time.Duration) {
 	if st.r.TLS {
 		proto = "https"
 	}
-	h := append(st.d.SetHeaders,
+	h := st.d.SetHeaders
+	if h == nil {
+		h = make([][2]string, 0, 12)
+	}
+	h = append(h,
 		[2]string{st.g.cfg.ClusterHeader, cluster},
 		[2]string{":path", path},
-		[2]string{"x-envoy-upstream-rq-timeout-ms", strconv.FormatInt(timeout.Milliseconds(), 10)},
+		[2]string{"x-envoy-upstream-rq-timeout-ms", timeoutMS(timeout)},
 		[2]string{reply.RequestIDHeader, st.r.RequestID},
 		[2]string{"x-api-id", st.d.API.ID},
 		[2]string{"x-client-proto", proto},
@@ -531,3 +540,18 @@ func (st *state) mock(b *config.Backend) *Reply {
 	h = append(h, [2]string{reply.RequestIDHeader, st.r.RequestID})
 	return &Reply{Status: b.MockStatus, Headers: h, Body: []byte(b.MockBody)}
 }
+
+// timeoutMS formats a backend timeout in milliseconds; whole seconds up to 60 are precomputed.
+func timeoutMS(d time.Duration) string {
+	if s := int(d / time.Second); d%time.Second == 0 && s >= 1 && s <= len(secondsMS) {
+		return secondsMS[s-1]
+	}
+	return strconv.FormatInt(d.Milliseconds(), 10)
+}
+
+var secondsMS = func() (out [60]string) {
+	for i := range out {
+		out[i] = strconv.Itoa((i + 1) * 1000)
+	}
+	return
+}()
