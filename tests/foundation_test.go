@@ -27,7 +27,10 @@ const foundationConfig = `{
        "backend": {"type": "http", "cluster": "users", "path": "/internal/users/{id}", "host": "users.internal", "timeout_seconds": 3}},
       {"id": "api-files", "path": "^~/files/", "method": "ANY", "environments": ["release", "test"],
        "backend": {"type": "http", "cluster": "users", "path": "/store/"}},
-      {"id": "api-broken", "path": "=/broken", "environments": ["release", "test"], "backend": {"type": "mock"}}
+      {"id": "api-broken", "path": "=/broken", "environments": ["release", "test"], "backend": {"type": "mock"}},
+      {"id": "api-bad-param", "path": "=/bad-param", "environments": ["release"],
+       "parameters": [{"name": "id", "position": "path"}], "backend": {"type": "mock", "body": "never"}},
+      {"id": "api-no-backend", "path": "=/no-backend", "environments": ["release"]}
     ]
   }]
 }`
@@ -87,6 +90,10 @@ func TestFoundationErrors(t *testing.T) {
 			Status: 426, Message: "Not allow use HTTPS protocol."},
 		{Name: "broken mock", Req: Request{Host: "api.example.com", Path: "/broken"},
 			Status: 481, Message: "Mock config error."},
+		{Name: "path parameter naming no variable", Req: Request{Host: "api.example.com", Path: "/bad-param"},
+			Status: 481, Message: "API config error."},
+		{Name: "api without backend", Req: Request{Host: "api.example.com", Path: "/no-backend"},
+			Status: 481, Message: "API config error."},
 		{Name: "websocket upgrade to an http api", Req: Request{Host: "api.example.com", Path: "/hello",
 			Header: map[string][]string{"Connection": {"Upgrade"}, "Upgrade": {"websocket"}, "Sec-Websocket-Key": {"dGhlIHNhbXBsZSBub25jZQ=="}, "Sec-Websocket-Version": {"13"}}},
 			Status: 426, Message: "Not allow use WS protocol."},
