@@ -14,6 +14,7 @@ import (
 // header (HMAC checks repeated headers).
 type hostHeaders struct {
 	pairs  [][2]string
+	values []string // values[i] is pairs[i][1]: a single value is returned as values[i:i+1]
 	loaded bool
 }
 
@@ -36,10 +37,29 @@ func (h *hostHeaders) Get(name string) (string, bool) {
 func (h *hostHeaders) Values(name string) []string {
 	if !h.loaded {
 		h.pairs, _ = proxywasm.GetHttpRequestHeaders()
+		h.values = make([]string, len(h.pairs))
+		for i, kv := range h.pairs {
+			h.values[i] = kv[1]
+		}
 		h.loaded = true
 	}
-	var out []string
-	for _, kv := range h.pairs {
+	first, n := -1, 0
+	for i, kv := range h.pairs {
+		if kv[0] == name {
+			if n == 0 {
+				first = i
+			}
+			n++
+		}
+	}
+	switch n {
+	case 0:
+		return nil
+	case 1:
+		return h.values[first : first+1 : first+1]
+	}
+	out := make([]string, 0, n)
+	for _, kv := range h.pairs[first:] {
 		if kv[0] == name {
 			out = append(out, kv[1])
 		}

@@ -17,6 +17,7 @@ import (
 	"encoding/base64"
 	"hash"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/apigw-wasm/apigw-wasm/internal/reply"
@@ -43,8 +44,36 @@ type Verifier struct {
 	// zero or less means DefaultClockSkew.
 	ClockSkew time.Duration
 	// Lookup returns the secret key of secretID; ok is false when the id is unknown or its
-	// key is disabled. A nil Lookup knows no id.
+	// key is disabled. A nil Lookup knows no id. A key must not change while the Verifier is
+	// in use: its keyed MAC is prepared once and cloned per request.
 	Lookup func(secretID string) (key []byte, ok bool)
+
+	mu   sync.Mutex
+	macs map[macID]hash.Cloner
+}
+
+type macID struct{ secretID, algorithm string }
+
+// mac returns a MAC keyed with key, cloned from one prepared per secret and algorithm: the
+// key's padding blocks are hashed once, not per request.
+func (v *Verifier) mac(id, algorithm string, newHash func() hash.Hash, key []byte) hash.Hash {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	proto, ok := v.macs[macID{id, algorithm}]
+	if !ok {
+		m := hmac.New(newHash, key)
+		if proto, ok = m.(hash.Cloner); !ok {
+			return m
+		}
+		if v.macs == nil {
+			v.macs = map[macID]hash.Cloner{}
+		}
+		v.macs[macID{id, algorithm}] = proto
+	}
+	if m, err := proto.Clone(); err == nil {
+		return m
+	}
+	return hmac.New(newHash, key)
 }
 
 // Verify runs the checks on r and returns the secret id of a request whose signature holds, or
@@ -102,7 +131,7 @@ func (v *Verifier) Verify(r Request, now time.Time) (secretID string, err *reply
 	// Only the canonical (padded, standard alphabet) base64 of the MAC matches: comparing the
 	// encodings rather than decoded bytes leaves no second spelling of a valid signature.
 	var want [base64Max]byte
-	n := sum(want[:], newHash, key, r, c.Headers)
+	n := sum(want[:], v.mac(c.ID, c.Algorithm, newHash, key), r, c.Headers)
 	var got [base64Max]byte // the length compared first is no secret: the algorithm fixes it
 	if len(c.Signature) != n || !hmac.Equal(want[:n], got[:copy(got[:], c.Signature)]) {
 		return "", reply.New(reply.HMACSignatureMismatch, "")
@@ -176,7 +205,7 @@ func names(list, name string) bool {
 
 // sum writes into dst the base64 of the MAC of r's signing string and returns its length.
 // Every header named in list must be present in r.
-func sum(dst []byte, newHash func() hash.Hash, key []byte, r Request, list string) int {
+func sum(dst []byte, mac hash.Hash, r Request, list string) int {
 	// One allocation, sized first: the hash.Hash interface moves any buffer to the heap.
 	n := 0
 	for name, rest := nextName(list); name != ""; name, rest = nextName(rest) {
@@ -203,7 +232,6 @@ func sum(dst []byte, newHash func() hash.Hash, key []byte, r Request, list strin
 		b = append(b, ": "...)
 		b = append(b, r.Values(lower)[0]...)
 	}
-	mac := hmac.New(newHash, key)
 	mac.Write(b)
 	m := mac.Sum(b[:0]) // the signing string is no longer needed
 	base64.StdEncoding.Encode(dst, m)

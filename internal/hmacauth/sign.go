@@ -1,6 +1,7 @@
 package hmacauth
 
 import (
+	"crypto/hmac"
 	"errors"
 	"strings"
 )
@@ -35,7 +36,7 @@ func Sign(r Request, c Credential, key []byte) (string, error) {
 		}
 	}
 	var b [base64Max]byte
-	c.Signature = string(b[:sum(b[:], newHash, key, r, c.Headers)])
+	c.Signature = string(b[:sum(b[:], hmac.New(newHash, key), r, c.Headers)])
 	return c.Encode(), nil
 }
 
