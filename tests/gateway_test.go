@@ -5,7 +5,6 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"maps"
@@ -24,6 +23,8 @@ import (
 
 	func_e "github.com/tetratelabs/func-e"
 	"github.com/tetratelabs/func-e/api"
+
+	"github.com/apigw-wasm/apigw-wasm/build/envoyadmin"
 )
 
 // Options describe the gateway StartGateway makes. The zero value is one plain HTTP listener,
@@ -241,81 +242,36 @@ func startGateway(o owner, opts Options) (*Gateway, error) {
 			g.saveLog(t)
 		}
 	})
-	if err := g.waitReady(adminFile, opts.StartTimeout); err != nil {
+	readyCtx, readyCancel := context.WithTimeout(context.Background(), opts.StartTimeout)
+	defer readyCancel()
+	admin, err := envoyadmin.WaitReady(readyCtx, adminFile, g.done)
+	if err != nil {
+		if g.runErr != nil {
+			err = fmt.Errorf("%v: %v", err, g.runErr)
+		}
 		return g, err
 	}
+	g.AdminURL = admin
 	if err := g.discoverListeners(); err != nil {
 		return g, err
 	}
 	return g, nil
 }
 
-// waitReady polls the admin /ready until it says LIVE, Envoy exits, or timeout passes.
-func (g *Gateway) waitReady(adminFile string, timeout time.Duration) error {
-	deadline := time.Now().Add(timeout)
-	client := &http.Client{Timeout: time.Second}
-	for {
-		select {
-		case <-g.done:
-			if g.runErr != nil {
-				return fmt.Errorf("envoy exited: %v", g.runErr)
-			}
-			return errors.New("envoy exited")
-		default:
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("envoy not ready after %v", timeout)
-		}
-		if g.AdminURL == "" {
-			if b, err := os.ReadFile(adminFile); err == nil && len(b) > 0 {
-				g.AdminURL = "http://" + strings.TrimSpace(string(b))
-			}
-		}
-		if g.AdminURL != "" {
-			if resp, err := client.Get(g.AdminURL + "/ready"); err == nil {
-				body, _ := io.ReadAll(resp.Body)
-				resp.Body.Close()
-				if resp.StatusCode == http.StatusOK && strings.TrimSpace(string(body)) == "LIVE" {
-					return nil
-				}
-			}
-		}
-		time.Sleep(25 * time.Millisecond)
-	}
-}
-
 // discoverListeners reads the ports Envoy bound for the port-0 listeners.
 func (g *Gateway) discoverListeners() error {
-	body, err := g.adminGet("/listeners?format=json")
+	ls, err := envoyadmin.Listeners(g.AdminURL)
 	if err != nil {
 		return err
 	}
-	var ls struct {
-		ListenerStatuses []struct {
-			Name         string `json:"name"`
-			LocalAddress struct {
-				SocketAddress struct {
-					Address   string `json:"address"`
-					PortValue int    `json:"port_value"`
-				} `json:"socket_address"`
-			} `json:"local_address"`
-		} `json:"listener_statuses"`
+	if a, ok := ls["http"]; ok {
+		g.HTTPURL = "http://" + a
 	}
-	if err := json.Unmarshal([]byte(body), &ls); err != nil {
-		return fmt.Errorf("admin /listeners: %v: %s", err, body)
-	}
-	for _, l := range ls.ListenerStatuses {
-		a := l.LocalAddress.SocketAddress
-		hostPort := net.JoinHostPort(a.Address, strconv.Itoa(a.PortValue))
-		switch l.Name {
-		case "http":
-			g.HTTPURL = "http://" + hostPort
-		case "https":
-			g.HTTPSURL = "https://" + hostPort
-		}
+	if a, ok := ls["https"]; ok {
+		g.HTTPSURL = "https://" + a
 	}
 	if g.HTTPURL == "" || (g.opts.TLS && g.HTTPSURL == "") {
-		return fmt.Errorf("admin /listeners lacks a listener: %s", body)
+		return fmt.Errorf("admin /listeners lacks a listener: %v", ls)
 	}
 	return nil
 }

@@ -2,13 +2,13 @@ package tests
 
 import (
 	"context"
-	"encoding/json"
 	"io"
 	"net"
 	"net/http"
-	"strconv"
 	"testing"
 	"time"
+
+	"github.com/apigw-wasm/apigw-wasm/build/envoyadmin"
 )
 
 // ipConfig exercises spec step 7: ip_allow / ip_deny of services and APIs, IPv4 and IPv6.
@@ -81,28 +81,11 @@ func ipGateway(t *testing.T) (*Gateway, *Upstream, string) {
 // ip6Listener returns the [::1]:port address of the "http6" listener.
 func ip6Listener(t *testing.T, g *Gateway) string {
 	t.Helper()
-	var ls struct {
-		ListenerStatuses []struct {
-			Name         string `json:"name"`
-			LocalAddress struct {
-				SocketAddress struct {
-					Address   string `json:"address"`
-					PortValue int    `json:"port_value"`
-				} `json:"socket_address"`
-			} `json:"local_address"`
-		} `json:"listener_statuses"`
+	ls, err := envoyadmin.Listeners(g.AdminURL)
+	if err != nil || ls["http6"] == "" {
+		t.Fatalf("no http6 listener: %v %v", ls, err)
 	}
-	if err := json.Unmarshal([]byte(g.Admin(t, "/listeners?format=json")), &ls); err != nil {
-		t.Fatal(err)
-	}
-	for _, l := range ls.ListenerStatuses {
-		if l.Name == "http6" {
-			a := l.LocalAddress.SocketAddress
-			return net.JoinHostPort(a.Address, strconv.Itoa(a.PortValue))
-		}
-	}
-	t.Fatal("no http6 listener")
-	return ""
+	return ls["http6"]
 }
 
 // do6 sends a GET from ::1 to the gateway's IPv6 listener.

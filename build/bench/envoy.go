@@ -20,6 +20,8 @@ import (
 
 	func_e "github.com/tetratelabs/func-e"
 	"github.com/tetratelabs/func-e/api"
+
+	"github.com/apigw-wasm/apigw-wasm/build/envoyadmin"
 )
 
 // envoy is one running Envoy of one configuration and concurrency.
@@ -104,7 +106,15 @@ func startEnvoy(c *benchConfig, concurrency int, s settings, dir, upstream, wasm
 		e.runErr = func_e.Run(ctx, args, opts...)
 		close(e.done)
 	}()
-	if err := e.waitReady(adminFile, 3*time.Minute); err != nil {
+	readyCtx, readyCancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	adminURL, err := envoyadmin.WaitReady(readyCtx, adminFile, e.done)
+	readyCancel()
+	if err == nil {
+		e.adminURL = adminURL
+	} else if e.runErr != nil {
+		err = fmt.Errorf("%v: %v", err, e.runErr)
+	}
+	if err != nil {
 		e.stop()
 		return nil, fmt.Errorf("(%s) c%d: %v\n%s", c.id, concurrency, err, e.tail(30))
 	}
@@ -116,58 +126,16 @@ func startEnvoy(c *benchConfig, concurrency int, s settings, dir, upstream, wasm
 	return e, nil
 }
 
-func (e *envoy) waitReady(adminFile string, timeout time.Duration) error {
-	deadline := time.Now().Add(timeout)
-	client := &http.Client{Timeout: time.Second}
-	for {
-		select {
-		case <-e.done:
-			return fmt.Errorf("envoy exited: %v", e.runErr)
-		default:
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("envoy not ready after %v", timeout)
-		}
-		if e.adminURL == "" {
-			if b, err := os.ReadFile(adminFile); err == nil && len(b) > 0 {
-				e.adminURL = "http://" + strings.TrimSpace(string(b))
-			}
-		}
-		if e.adminURL != "" {
-			if resp, err := client.Get(e.adminURL + "/ready"); err == nil {
-				body, _ := io.ReadAll(resp.Body)
-				resp.Body.Close()
-				if resp.StatusCode == 200 && strings.TrimSpace(string(body)) == "LIVE" {
-					return nil
-				}
-			}
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
 // discover finds the listener's port and the Envoy process (a child of this one, whose command
 // line names this configuration).
 func (e *envoy) discover() error {
-	body, err := e.admin("/listeners?format=json")
-	if err != nil {
-		return err
+	ls, err := envoyadmin.Listeners(e.adminURL)
+	if err != nil || len(ls) != 1 {
+		return fmt.Errorf("admin /listeners: %v %v", ls, err)
 	}
-	var ls struct {
-		ListenerStatuses []struct {
-			LocalAddress struct {
-				SocketAddress struct {
-					Address   string `json:"address"`
-					PortValue int    `json:"port_value"`
-				} `json:"socket_address"`
-			} `json:"local_address"`
-		} `json:"listener_statuses"`
+	for _, addr := range ls {
+		e.listenAddr = addr
 	}
-	if err := json.Unmarshal([]byte(body), &ls); err != nil || len(ls.ListenerStatuses) == 0 {
-		return fmt.Errorf("admin /listeners: %v: %s", err, body)
-	}
-	a := ls.ListenerStatuses[0].LocalAddress.SocketAddress
-	e.listenAddr = net.JoinHostPort(a.Address, strconv.Itoa(a.PortValue))
 	dirs, _ := os.ReadDir("/proc")
 	for _, d := range dirs {
 		pid, err := strconv.Atoi(d.Name())

@@ -7,24 +7,23 @@ package main
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
-	"io"
+	"maps"
 	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"os/signal"
 	"path/filepath"
-	"strconv"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
 
 	func_e "github.com/tetratelabs/func-e"
 	"github.com/tetratelabs/func-e/api"
+
+	"github.com/apigw-wasm/apigw-wasm/build/envoyadmin"
 )
 
 type options struct {
@@ -112,10 +111,15 @@ func run(o options) error {
 		}
 	}()
 
-	admin, err := waitReady(ctx, adminFile, envoyDone)
+	exited := make(chan struct{})
+	go func() { err := <-envoyDone; envoyDone <- err; close(exited) }()
+	readyCtx, readyCancel := context.WithTimeout(ctx, 2*time.Minute)
+	adminURL, err := envoyadmin.WaitReady(readyCtx, adminFile, exited)
+	readyCancel()
 	if err != nil {
 		return err
 	}
+	admin := strings.TrimPrefix(adminURL, "http://")
 	banner(o, admin)
 
 	select {
@@ -128,38 +132,6 @@ func run(o options) error {
 	case err := <-upDone:
 		upDone <- err
 		return fmt.Errorf("demo upstream exited: %v", err)
-	}
-}
-
-// waitReady waits for Envoy's admin /ready and returns the admin address.
-func waitReady(ctx context.Context, adminFile string, envoyDone chan error) (string, error) {
-	deadline := time.After(2 * time.Minute)
-	client := &http.Client{Timeout: time.Second}
-	for {
-		select {
-		case <-ctx.Done():
-			return "", errors.New("interrupted before Envoy was ready")
-		case err := <-envoyDone:
-			envoyDone <- err
-			return "", fmt.Errorf("Envoy exited before it was ready: %v", err)
-		case <-deadline:
-			return "", errors.New("Envoy not ready after 2 minutes")
-		case <-time.After(50 * time.Millisecond):
-		}
-		b, err := os.ReadFile(adminFile)
-		if err != nil || len(b) == 0 {
-			continue
-		}
-		admin := strings.TrimSpace(string(b))
-		resp, err := client.Get("http://" + admin + "/ready")
-		if err != nil {
-			continue
-		}
-		body, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode == http.StatusOK && strings.TrimSpace(string(body)) == "LIVE" {
-			return admin, nil
-		}
 	}
 }
 
@@ -209,33 +181,17 @@ func banner(o options, admin string) {
 
 // listeners reads the listeners' names and addresses from the admin API.
 func listeners(admin string) [][2]string {
-	resp, err := (&http.Client{Timeout: 2 * time.Second}).Get("http://" + admin + "/listeners?format=json")
+	ls, err := envoyadmin.Listeners("http://" + admin)
 	if err != nil {
 		return nil
 	}
-	defer resp.Body.Close()
-	var ls struct {
-		ListenerStatuses []struct {
-			Name         string `json:"name"`
-			LocalAddress struct {
-				SocketAddress struct {
-					Address   string `json:"address"`
-					PortValue int    `json:"port_value"`
-				} `json:"socket_address"`
-			} `json:"local_address"`
-		} `json:"listener_statuses"`
-	}
-	if json.NewDecoder(resp.Body).Decode(&ls) != nil {
-		return nil
-	}
 	var out [][2]string
-	for _, l := range ls.ListenerStatuses {
-		a := l.LocalAddress.SocketAddress
+	for _, name := range slices.Sorted(maps.Keys(ls)) {
 		scheme := "http"
-		if l.Name == "https" {
+		if name == "https" {
 			scheme = "https"
 		}
-		out = append(out, [2]string{l.Name, scheme + "://" + net.JoinHostPort(a.Address, strconv.Itoa(a.PortValue))})
+		out = append(out, [2]string{name, scheme + "://" + ls[name]})
 	}
 	return out
 }
