@@ -4,7 +4,6 @@ import (
 	"encoding/binary"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/tetratelabs/proxy-wasm-go-sdk/proxywasm"
 	"github.com/tetratelabs/proxy-wasm-go-sdk/proxywasm/types"
@@ -79,7 +78,6 @@ func (h *httpContext) OnHttpRequestHeaders(_ int, endOfStream bool) (action type
 		Source:    source,
 		RequestID: h.requestID,
 		Headers:   headers,
-		Now:       time.Now(),
 	}
 	h.head = req.Method == "HEAD"
 	d := h.plugin.gw.Handle(req)

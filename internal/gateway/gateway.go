@@ -36,7 +36,7 @@ type Request struct {
 	Source    string // downstream address: "ip:port", "[ip6]:port", or a unix socket path
 	RequestID string
 	Headers   Headers
-	Now       time.Time
+	Now       time.Time // zero: read the clock when a step needs it
 	// Body is the whole request body, read only for APIs whose parameters need it.
 	Body []byte
 }
@@ -194,7 +194,7 @@ func (st *state) finish() {
 			// Peek answers "unlimited" at once when no limit applies; the zero Outcome would
 			// read as four limits of 0.
 			l := st.limits()
-			out = limit.Peek(st.g.store, &l, st.r.Now)
+			out = limit.Peek(st.g.store, &l, st.now())
 		}
 		if out.Limited() {
 			for _, kv := range out.Headers() {
@@ -210,6 +210,15 @@ func (st *state) finish() {
 	} else {
 		st.d.ResponseHeaders = append(st.d.ResponseHeaders, h...)
 	}
+}
+
+// now is the request's time, read from the clock once and only when a step needs it (auth,
+// limits): a clock read is a host call in the wasm VM.
+func (st *state) now() time.Time {
+	if st.r.Now.IsZero() {
+		st.r.Now = time.Now()
+	}
+	return st.r.Now
 }
 
 // fail is the reply for a row of the table.

@@ -76,7 +76,7 @@ func (st *state) secretAuth() *Reply {
 	if !api.HasPlan[env] {
 		return st.fail(reply.NoUsagePlan, "")
 	}
-	id, e := st.g.verifier.Verify(hmacRequest{st.r}, st.r.Now)
+	id, e := st.g.verifier.Verify(hmacRequest{st.r}, st.now())
 	if e != nil {
 		return st.failWith(e)
 	}
@@ -110,7 +110,7 @@ func stepLimits(st *state) *Reply {
 	if l == (limit.Limits{}) {
 		return nil
 	}
-	out, e := limit.Take(st.g.store, &l, st.r.Now)
+	out, e := limit.Take(st.g.store, &l, st.now())
 	st.outcome, st.limited = out, true
 	if e != nil {
 		return st.failWith(e)
@@ -184,7 +184,7 @@ func (st *state) oauth() *Reply {
 	if e != nil {
 		return st.failWith(e)
 	}
-	if err := oc.Key.Verify(token, st.r.Now, st.g.cfg.OAuthClockSkew); err != nil {
+	if err := oc.Key.Verify(token, st.now(), st.g.cfg.OAuthClockSkew); err != nil {
 		return st.fail(reply.OAuthIDTokenVerifyError, "")
 	}
 	return nil
