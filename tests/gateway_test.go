@@ -60,7 +60,7 @@ type Gateway struct {
 	cancel  context.CancelFunc
 	done    chan struct{} // closed when Envoy has exited
 	runErr  error         // func-e's result, valid after done
-	log     *lockedFile
+	log     *envoyadmin.LogFile
 	stop    sync.Once
 	clients sync.Map // clientKey -> *http.Client
 }
@@ -209,7 +209,7 @@ func startGateway(o owner, opts Options) (*Gateway, error) {
 	if err != nil {
 		return g, err
 	}
-	g.log = &lockedFile{f: f}
+	g.log = envoyadmin.NewLogFile(f)
 
 	adminFile := filepath.Join(dir, "admin-address.txt")
 	args := []string{
@@ -522,22 +522,4 @@ func (g *Gateway) saveLog(t testing.TB) {
 		}
 	}
 	t.Logf("envoy log and config saved in %s/%s-envoy.{log,json}", dir, name)
-}
-
-// lockedFile serialises writes from func-e's goroutines (Envoy stdout, stderr, func-e messages).
-type lockedFile struct {
-	mu sync.Mutex
-	f  *os.File
-}
-
-func (l *lockedFile) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.f.Write(p)
-}
-
-func (l *lockedFile) Close() error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.f.Close()
 }

@@ -15,7 +15,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	func_e "github.com/tetratelabs/func-e"
@@ -39,18 +38,7 @@ type envoy struct {
 	cancel context.CancelFunc
 	done   chan struct{}
 	runErr error
-	log    *syncFile
-}
-
-type syncFile struct {
-	mu sync.Mutex
-	f  *os.File
-}
-
-func (l *syncFile) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.f.Write(p)
+	log    *envoyadmin.LogFile
 }
 
 // startEnvoy renders c's bootstrap into dir and starts Envoy through func-e's library.
@@ -80,7 +68,7 @@ func startEnvoy(c *benchConfig, concurrency int, s settings, dir, upstream, wasm
 	if err != nil {
 		return nil, err
 	}
-	e.log = &syncFile{f: f}
+	e.log = envoyadmin.NewLogFile(f)
 	adminFile := filepath.Join(dir, "admin-address.txt")
 	os.Remove(adminFile) // a kept folder may hold the address of an earlier run
 	args := []string{
@@ -268,6 +256,6 @@ func (e *envoy) stop() {
 	}
 	e.cancel = nil
 	if e.log != nil {
-		e.log.f.Close()
+		e.log.Close()
 	}
 }

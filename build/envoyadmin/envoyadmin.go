@@ -13,6 +13,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -86,4 +87,27 @@ func get(url string) (string, int, error) {
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
 	return string(b), resp.StatusCode, err
+}
+
+// LogFile is a file that func-e's goroutines (Envoy's stdout and stderr, func-e's messages)
+// may write to at once.
+type LogFile struct {
+	mu sync.Mutex
+	f  *os.File
+}
+
+// NewLogFile wraps f.
+func NewLogFile(f *os.File) *LogFile { return &LogFile{f: f} }
+
+func (l *LogFile) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.f.Write(p)
+}
+
+// Close closes the file.
+func (l *LogFile) Close() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.f.Close()
 }
