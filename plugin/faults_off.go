@@ -2,5 +2,7 @@
 
 package main
 
+import "github.com/apigw-wasm/apigw-wasm/internal/gateway"
+
 // injectFault does nothing in the release module; see faults_on.go.
-func injectFault(*hostHeaders) {}
+func injectFault(*gateway.HeaderList) {}

@@ -28,26 +28,18 @@ type httpContext struct {
 	code      reply.Code // the gateway answer the client got, for metrics
 }
 
-func header(name string) string {
-	v, _ := proxywasm.GetHttpRequestHeader(name)
-	return v
-}
-
-func property(path ...string) (string, bool) {
-	v, err := proxywasm.GetProperty(path)
-	if err != nil {
-		return "", false
-	}
-	return string(v), true
+func property(path string) (string, bool) {
+	v, st := getProperty(path)
+	return v, st == statusOK
 }
 
 // intProperty reads an integer attribute: 8 bytes, little-endian.
-func intProperty(path ...string) (uint64, bool) {
-	v, err := proxywasm.GetProperty(path)
-	if err != nil || len(v) != 8 {
+func intProperty(path string) (uint64, bool) {
+	v, st := getProperty(path)
+	if st != statusOK || len(v) != 8 {
 		return 0, false
 	}
-	return binary.LittleEndian.Uint64(v), true
+	return binary.LittleEndian.Uint64([]byte(v)), true
 }
 
 // recoverFault turns a panic of the plugin into 500 Internal Server Error; the VM keeps serving.
@@ -66,14 +58,21 @@ func (h *httpContext) OnHttpRequestHeaders(_ int, endOfStream bool) (action type
 	if h.plugin.gw == nil {
 		return h.sendFault()
 	}
-	headers := &hostHeaders{}
+	headers, ok := loadRequestHeaders()
+	if !ok {
+		proxywasm.LogErrorf("cannot read request headers request_id=%s", h.requestID)
+		return h.sendFault()
+	}
 	injectFault(headers)
-	tlsVersion, tls := property("connection", "tls_version")
-	source, _ := property("source", "address")
+	tlsVersion, tls := property(propTLSVersion)
+	source, _ := property(propSourceAddress)
+	authority, _ := headers.Get(":authority")
+	method, _ := headers.Get(":method")
+	path, _ := headers.Get(":path")
 	req := &gateway.Request{
-		Authority: header(":authority"),
-		Method:    header(":method"),
-		Path:      header(":path"),
+		Authority: authority,
+		Method:    method,
+		Path:      path,
 		TLS:       tls && tlsVersion != "",
 		Source:    source,
 		RequestID: h.requestID,
@@ -134,8 +133,8 @@ func (h *httpContext) apply(d *gateway.Decision) types.Action {
 		return h.send(d.Reply)
 	}
 	for _, kv := range d.SetHeaders {
-		if err := proxywasm.ReplaceHttpRequestHeader(kv[0], kv[1]); err != nil {
-			proxywasm.LogErrorf("cannot set request header %s: %v request_id=%s", kv[0], err, h.requestID)
+		if st := replaceHeader(requestHeaders, kv[0], kv[1]); st != statusOK {
+			proxywasm.LogErrorf("cannot set request header %s: status %d request_id=%s", kv[0], st, h.requestID)
 		}
 	}
 	if d.Body != nil {
@@ -204,11 +203,11 @@ func routerFailure(status string) reply.Code {
 	if status != "503" && status != "504" && status != "502" {
 		return reply.None
 	}
-	details, _ := property("response", "code_details")
+	details, _ := property(propCodeDetails)
 	if details == "via_upstream" || details == "" {
 		return reply.None
 	}
-	flags, _ := intProperty("response", "flags")
+	flags, _ := intProperty(propFlags)
 	switch {
 	case flags&flagUpstreamTimeout != 0 || strings.HasSuffix(details, "timeout"):
 		return reply.GatewayTimeout
@@ -230,7 +229,7 @@ func (h *httpContext) OnHttpResponseHeaders(_ int, endOfStream bool) (action typ
 	if h.replied || h.requestID == "" {
 		return types.ActionContinue // our own reply already carries its headers
 	}
-	status, _ := proxywasm.GetHttpResponseHeader(":status")
+	status, _ := headerValue(responseHeaders, ":status")
 	h.status, _ = strconv.Atoi(status)
 	if c := routerFailure(status); c != reply.None {
 		if d := h.decision; d != nil && d.API != nil && d.API.OAuthBusiness {
@@ -253,13 +252,13 @@ func (h *httpContext) OnHttpResponseHeaders(_ int, endOfStream bool) (action typ
 		}
 		h.logReply(c.Status(), c.Message(""))
 	}
-	_ = proxywasm.ReplaceHttpResponseHeader(reply.RequestIDHeader, h.requestID)
+	replaceHeader(responseHeaders, reply.RequestIDHeader, h.requestID)
 	if h.decision != nil {
 		for _, kv := range h.decision.ResponseHeaders {
 			if kv[0] == "vary" {
 				kv[1] = mergeVary(kv[1])
 			}
-			_ = proxywasm.ReplaceHttpResponseHeader(kv[0], kv[1])
+			replaceHeader(responseHeaders, kv[0], kv[1])
 		}
 	}
 	return types.ActionContinue
@@ -297,7 +296,7 @@ func (h *httpContext) OnHttpStreamDone() {
 		return
 	}
 	if !h.sawReply && !h.replied {
-		if flags, _ := intProperty("response", "flags"); flags&(flagDownstreamClosed|flagDownstreamReset) != 0 {
+		if flags, _ := intProperty(propFlags); flags&(flagDownstreamClosed|flagDownstreamReset) != 0 {
 			c := reply.ClientClosed
 			h.status, h.code = c.Status(), c
 			h.logReply(c.Status(), c.Message(""))

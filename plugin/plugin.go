@@ -56,6 +56,7 @@ func (p *pluginContext) OnPluginStart(int) (status types.OnPluginStartStatus) {
 		return types.OnPluginStartStatusFailed
 	}
 	p.gw = gateway.New(cfg, &p.store)
+	p.gw.Clock = wallClock
 	apis := 0
 	for _, s := range cfg.Services {
 		apis += len(s.APIs)

@@ -75,6 +75,10 @@ type Decision struct {
 
 // Gateway runs the pipeline over one immutable configuration.
 type Gateway struct {
+	// Clock reads the wall clock when a step needs the time; nil is time.Now. The plugin
+	// sets a clock of one host call: time.Now makes two in a wasm VM (wall and monotonic).
+	Clock func() time.Time
+
 	cfg      *config.Config
 	store    limit.Store
 	verifier hmacauth.Verifier
@@ -187,36 +191,40 @@ func (st *state) run(from int) {
 // finish adds the headers every response of the API carries, local replies included: CORS
 // headers and, for a limited API, the four limit headers.
 func (st *state) finish() {
-	h := st.extra
+	var limits [4][2]string
+	n := 0
 	if st.d.API != nil {
-		out := st.outcome
-		if !st.limited {
-			// Peek answers "unlimited" at once when no limit applies; the zero Outcome would
-			// read as four limits of 0.
-			l := st.limits()
-			out = limit.Peek(st.g.store, &l, st.now())
-		}
-		if out.Limited() {
-			for _, kv := range out.Headers() {
-				h = append(h, kv)
+		out, limited := st.outcome, st.limited
+		if !limited {
+			if l := st.limits(); l.Apply() {
+				out, limited = limit.Peek(st.g.store, &l, st.now()), true
 			}
 		}
+		if limited && out.Limited() {
+			limits, n = out.Headers(), len(limits)
+		}
 	}
-	if len(h) == 0 {
+	if len(st.extra)+n == 0 {
 		return
 	}
+	dst := &st.d.ResponseHeaders
 	if st.d.Reply != nil {
-		st.d.Reply.Headers = append(st.d.Reply.Headers, h...)
-	} else {
-		st.d.ResponseHeaders = append(st.d.ResponseHeaders, h...)
+		dst = &st.d.Reply.Headers
 	}
+	h := make([][2]string, 0, len(*dst)+len(st.extra)+n)
+	h = append(append(h, *dst...), st.extra...)
+	*dst = append(h, limits[:n]...)
 }
 
 // now is the request's time, read from the clock once and only when a step needs it (auth,
 // limits): a clock read is a host call in the wasm VM.
 func (st *state) now() time.Time {
 	if st.r.Now.IsZero() {
-		st.r.Now = time.Now()
+		if st.g.Clock != nil {
+			st.r.Now = st.g.Clock()
+		} else {
+			st.r.Now = time.Now()
+		}
 	}
 	return st.r.Now
 }

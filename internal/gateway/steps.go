@@ -107,7 +107,7 @@ func (st *state) limits() limit.Limits {
 // stepLimits is step 10: rates and quota are taken together, or not at all.
 func stepLimits(st *state) *Reply {
 	l := st.limits()
-	if l == (limit.Limits{}) {
+	if !l.Apply() {
 		return nil
 	}
 	out, e := limit.Take(st.g.store, &l, st.now())

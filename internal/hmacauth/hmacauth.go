@@ -45,35 +45,29 @@ type Verifier struct {
 	ClockSkew time.Duration
 	// Lookup returns the secret key of secretID; ok is false when the id is unknown or its
 	// key is disabled. A nil Lookup knows no id. A key must not change while the Verifier is
-	// in use: its keyed MAC is prepared once and cloned per request.
+	// in use: its keyed MAC is prepared once and reused.
 	Lookup func(secretID string) (key []byte, ok bool)
 
-	mu   sync.Mutex
-	macs map[macID]hash.Cloner
+	mu   sync.Mutex // guards macs and their use: a keyed MAC is reused, not copied
+	macs map[macID]hash.Hash
 }
 
 type macID struct{ secretID, algorithm string }
 
-// mac returns a MAC keyed with key, cloned from one prepared per secret and algorithm: the
-// key's padding blocks are hashed once, not per request.
-func (v *Verifier) mac(id, algorithm string, newHash func() hash.Hash, key []byte) hash.Hash {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	proto, ok := v.macs[macID{id, algorithm}]
+// keyedMAC returns the MAC of the secret and algorithm, keyed once and Reset for this request:
+// the key's padding blocks are hashed once per secret, and a request allocates nothing for
+// its MAC. v.mu must be held until the MAC's sum is read.
+func (v *Verifier) keyedMAC(id, algorithm string, newHash func() hash.Hash, key []byte) hash.Hash {
+	m, ok := v.macs[macID{id, algorithm}]
 	if !ok {
-		m := hmac.New(newHash, key)
-		if proto, ok = m.(hash.Cloner); !ok {
-			return m
-		}
+		m = hmac.New(newHash, key)
 		if v.macs == nil {
-			v.macs = map[macID]hash.Cloner{}
+			v.macs = map[macID]hash.Hash{}
 		}
-		v.macs[macID{id, algorithm}] = proto
+		v.macs[macID{id, algorithm}] = m
 	}
-	if m, err := proto.Clone(); err == nil {
-		return m
-	}
-	return hmac.New(newHash, key)
+	m.Reset()
+	return m
 }
 
 // Verify runs the checks on r and returns the secret id of a request whose signature holds, or
@@ -100,22 +94,23 @@ func (v *Verifier) Verify(r Request, now time.Time) (secretID string, err *reply
 		return "", reply.New(reply.HMACAlgorithmNotSupported, c.Algorithm)
 	}
 
-	if more || len(auth) > 1 || len(r.Values("x-date")) > 1 || len(r.Values("date")) > 1 {
+	xDate, date := r.Values("x-date"), r.Values("date")
+	if more || len(auth) > 1 || len(xDate) > 1 || len(date) > 1 {
 		return "", reply.New(reply.HMACMultipleHeader, "")
 	}
-	for name, rest := nextName(c.Headers); name != ""; name, rest = nextName(rest) {
-		if !isRequestLine(name) && len(r.Values(strings.ToLower(name))) > 1 {
-			return "", reply.New(reply.HMACMultipleHeader, "")
-		}
+	var buf [16]signedHeader
+	hs, repeated := readSigned(buf[:0], r, c.Headers)
+	if repeated {
+		return "", reply.New(reply.HMACMultipleHeader, "")
 	}
 
-	if err := v.checkDate(r, c.Headers, now); err != nil {
+	if err := v.checkDate(xDate, date, c.Headers, now); err != nil {
 		return "", err
 	}
 
-	for name, rest := nextName(c.Headers); name != ""; name, rest = nextName(rest) {
-		if !isRequestLine(name) && len(r.Values(strings.ToLower(name))) == 0 {
-			return "", reply.New(reply.HMACHeaderRequired, name)
+	for _, h := range hs {
+		if !h.requestLine && !h.present {
+			return "", reply.New(reply.HMACHeaderRequired, h.name)
 		}
 	}
 
@@ -131,7 +126,9 @@ func (v *Verifier) Verify(r Request, now time.Time) (secretID string, err *reply
 	// Only the canonical (padded, standard alphabet) base64 of the MAC matches: comparing the
 	// encodings rather than decoded bytes leaves no second spelling of a valid signature.
 	var want [base64Max]byte
-	n := sum(want[:], v.mac(c.ID, c.Algorithm, newHash, key), r, c.Headers)
+	v.mu.Lock()
+	n := sum(want[:], v.keyedMAC(c.ID, c.Algorithm, newHash, key), r, hs)
+	v.mu.Unlock()
 	var got [base64Max]byte // the length compared first is no secret: the algorithm fixes it
 	if len(c.Signature) != n || !hmac.Equal(want[:n], got[:copy(got[:], c.Signature)]) {
 		return "", reply.New(reply.HMACSignatureMismatch, "")
@@ -143,8 +140,8 @@ func (v *Verifier) Verify(r Request, now time.Time) (secretID string, err *reply
 // ignored, or adding a fresh one would replay forever a request whose signed date is stale.
 // Else date decides if it parses. Check 3 made sure that the deciding header is signed in any
 // request that passes check 7.
-func (v *Verifier) checkDate(r Request, list string, now time.Time) *reply.Error {
-	if xd := r.Values("x-date"); len(xd) > 0 && names(list, "x-date") {
+func (v *Verifier) checkDate(xd, d []string, list string, now time.Time) *reply.Error {
+	if len(xd) > 0 && names(list, "x-date") {
 		t, ok := parseDate(xd[0])
 		if !ok {
 			return reply.New(reply.HMACXDateInvalid, "")
@@ -154,7 +151,7 @@ func (v *Verifier) checkDate(r Request, list string, now time.Time) *reply.Error
 		}
 		return nil
 	}
-	if d := r.Values("date"); len(d) > 0 {
+	if len(d) > 0 {
 		if t, ok := parseDate(d[0]); ok {
 			if !v.fresh(t, now) {
 				return reply.New(reply.HMACXDateOutOfDate, "")
@@ -203,34 +200,62 @@ func names(list, name string) bool {
 	return false
 }
 
-// sum writes into dst the base64 of the MAC of r's signing string and returns its length.
-// Every header named in list must be present in r.
-func sum(dst []byte, mac hash.Hash, r Request, list string) int {
+// signedHeader is one entry of the headers list with the request's value, read once.
+type signedHeader struct {
+	name        string // as listed
+	lower       string
+	value       string // the only value; "" when absent
+	present     bool
+	requestLine bool
+}
+
+// readSigned reads the value of every header in list, appending to dst, and reports whether
+// one of them is repeated in r.
+func readSigned(dst []signedHeader, r Request, list string) (hs []signedHeader, repeated bool) {
+	for name, rest := nextName(list); name != ""; name, rest = nextName(rest) {
+		h := signedHeader{name: name, requestLine: isRequestLine(name)}
+		if !h.requestLine {
+			h.lower = strings.ToLower(name)
+			switch vs := r.Values(h.lower); len(vs) {
+			case 0:
+			case 1:
+				h.value, h.present = vs[0], true
+			default:
+				repeated = true
+			}
+		}
+		dst = append(dst, h)
+	}
+	return dst, repeated
+}
+
+// sum writes into dst the base64 of the MAC of r's signing string over hs, and returns its
+// length.
+func sum(dst []byte, mac hash.Hash, r Request, hs []signedHeader) int {
 	// One allocation, sized first: the hash.Hash interface moves any buffer to the heap.
 	n := 0
-	for name, rest := nextName(list); name != ""; name, rest = nextName(rest) {
-		if isRequestLine(name) {
+	for _, h := range hs {
+		if h.requestLine {
 			n += len(r.Method()) + len(r.Path()) + len(" HTTP/1.1\n") + 1
 		} else {
-			n += len(name) + len(": \n") + len(r.Values(strings.ToLower(name))[0])
+			n += len(h.lower) + len(": \n") + len(h.value)
 		}
 	}
 	b := make([]byte, 0, max(n, sha512.Size))
-	for name, rest := nextName(list); name != ""; name, rest = nextName(rest) {
+	for _, h := range hs {
 		if len(b) > 0 {
 			b = append(b, '\n')
 		}
-		if isRequestLine(name) {
+		if h.requestLine {
 			b = append(b, r.Method()...)
 			b = append(b, ' ')
 			b = append(b, r.Path()...)
 			b = append(b, " HTTP/1.1"...)
 			continue
 		}
-		lower := strings.ToLower(name)
-		b = append(b, lower...)
+		b = append(b, h.lower...)
 		b = append(b, ": "...)
-		b = append(b, r.Values(lower)[0]...)
+		b = append(b, h.value...)
 	}
 	mac.Write(b)
 	m := mac.Sum(b[:0]) // the signing string is no longer needed

@@ -3,7 +3,6 @@ package hmacauth
 import (
 	"crypto/hmac"
 	"errors"
-	"strings"
 )
 
 // Sign signs r with key as c describes (c.Signature is ignored) and returns the Authorization
@@ -24,19 +23,19 @@ func Sign(r Request, c Credential, key []byte) (string, error) {
 	if !quotable(c.ID) || !quotable(c.Algorithm) || !quotable(c.Headers) {
 		return "", errors.New("hmacauth: id, algorithm or headers holds a quote, backslash or control character")
 	}
-	for name, rest := nextName(c.Headers); name != ""; name, rest = nextName(rest) {
-		if isRequestLine(name) {
-			continue
-		}
-		if n := len(r.Values(strings.ToLower(name))); n != 1 {
-			if n == 0 {
-				return "", errors.New("hmacauth: signed header " + name + " is absent")
+	hs, repeated := readSigned(nil, r, c.Headers)
+	for _, h := range hs {
+		if !h.requestLine && (repeated || !h.present) {
+			if !h.present {
+				return "", errors.New("hmacauth: signed header " + h.name + " is absent")
 			}
-			return "", errors.New("hmacauth: signed header " + name + " is repeated")
+			if len(r.Values(h.lower)) > 1 {
+				return "", errors.New("hmacauth: signed header " + h.name + " is repeated")
+			}
 		}
 	}
 	var b [base64Max]byte
-	c.Signature = string(b[:sum(b[:], hmac.New(newHash, key), r, c.Headers)])
+	c.Signature = string(b[:sum(b[:], hmac.New(newHash, key), r, hs)])
 	return c.Encode(), nil
 }
 

@@ -90,8 +90,14 @@ func Peek(s Store, l *Limits, now time.Time) Outcome {
 	return o
 }
 
+// Apply reports whether any of the limits applies; Take and Peek of limits that do not apply
+// answer at once, without the store or the time.
+func (l *Limits) Apply() bool {
+	return l != nil && (l.Service.on() || l.API.on() || l.Plan.on() || l.Quota.on())
+}
+
 func take(s Store, l *Limits, now time.Time, commit bool) (Outcome, *reply.Error) {
-	if l == nil || !l.Service.on() && !l.API.on() && !l.Plan.on() && !l.Quota.on() {
+	if !l.Apply() {
 		return unlimited, nil
 	}
 	var sl [4]slot

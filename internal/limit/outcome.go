@@ -31,13 +31,28 @@ func (o *Outcome) Limited() bool {
 	return o.Service.Limit >= 0 || o.API.Limit >= 0 || o.Plan.Limit >= 0 || o.Quota.Limit >= 0
 }
 
-// Headers returns the four response headers as name, value pairs.
+// Headers returns the four response headers as name, value pairs. The values share one string:
+// one allocation per response instead of four.
 func (o *Outcome) Headers() [4][2]string {
+	var a [4 * 41]byte
+	var ends [4]int
+	b := a[:0]
+	for i, u := range [4]Usage{o.Service, o.API, o.Plan, o.Quota} {
+		if u.Limit < 0 {
+			b = append(b, "unlimited"...)
+		} else {
+			b = strconv.AppendInt(b, u.Remaining, 10)
+			b = append(b, '/')
+			b = strconv.AppendInt(b, u.Limit, 10)
+		}
+		ends[i] = len(b)
+	}
+	all := string(b)
 	return [4][2]string{
-		{"X-Service-RateLimit", o.Service.String()},
-		{"X-Api-RateLimit", o.API.String()},
-		{"X-UsagePlan-RateLimit", o.Plan.String()},
-		{"X-UsagePlan-Quota", o.Quota.String()},
+		{"X-Service-RateLimit", all[:ends[0]]},
+		{"X-Api-RateLimit", all[ends[0]:ends[1]]},
+		{"X-UsagePlan-RateLimit", all[ends[1]:ends[2]]},
+		{"X-UsagePlan-Quota", all[ends[2]:ends[3]]},
 	}
 }
 

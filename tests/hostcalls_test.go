@@ -1,0 +1,162 @@
+package tests
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/apigw-wasm/apigw-wasm/build/bench/benchcfg"
+	"github.com/apigw-wasm/apigw-wasm/build/wasmhost"
+)
+
+// Host-call budget of one request of the benchmark's configurations (b) and (c): calls of the
+// module into its imports (proxy-wasm and WASI), and among them those that return data (each
+// costs a second crossing, the host's call of proxy_on_memory_allocate). Set to the counts
+// measured when the test was written; lower them when a change saves calls, never raise them
+// without a reason. `go run ./build/bench hostcalls` prints the full table.
+const (
+	hostCallBudgetB   = 13
+	dataReturnBudgetB = 3
+	hostCallBudgetC   = 22
+	dataReturnBudgetC = 5
+)
+
+// TestHostCallsBudget runs (b) and (c) in build/wasmhost (wazero, no Envoy), checks that the
+// request passes to the upstream as configured, and holds the per-request counts to the budget.
+func TestHostCallsBudget(t *testing.T) {
+	wasm := hostcallsModule(t)
+	for _, c := range []struct {
+		id                 string
+		secret             bool
+		path               string
+		hostCalls, returns int
+	}{
+		{"b", false, "/internal/users/42", hostCallBudgetB, dataReturnBudgetB},
+		{"c", true, "/internal/users/42?page=1", hostCallBudgetC, dataReturnBudgetC},
+	} {
+		t.Run(c.id, func(t *testing.T) {
+			// The interpreter: the 6.5 MB module loads in a fraction of a second (the compiler
+			// takes seconds), and the counts do not depend on the engine.
+			h, err := wasmhost.New(t.Context(), wasm, []byte(benchcfg.PluginConfig(c.secret, 1)), wasmhost.WithInterpreter())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer h.Close()
+			// Two requests of warm-up (the first finds no rate-limit state), then three counted. The
+			// budget holds the fewest calls of the three: a regression adds calls to every request,
+			// while the Go runtime may add some to one request now and then (a GC cycle).
+			var last *wasmhost.Result
+			minCalls, minReturns, maxCalls := -1, -1, 0
+			for i := range 5 {
+				res := hostcallsRequest(t, h, c.path)
+				if i < 2 {
+					continue
+				}
+				last = res
+				n, r := res.Calls.HostCalls(), res.DataReturns.Total()
+				if minCalls < 0 || n < minCalls {
+					minCalls = n
+				}
+				if minReturns < 0 || r < minReturns {
+					minReturns = r
+				}
+				maxCalls = max(maxCalls, n)
+			}
+			t.Logf("(%s) one request:\n%s", c.id, hostcallsTable(last))
+			if minCalls != maxCalls {
+				t.Logf("host calls varied between requests: %d to %d", minCalls, maxCalls)
+			}
+			if minCalls > c.hostCalls {
+				t.Errorf("(%s) %d host calls per request, over the budget of %d", c.id, minCalls, c.hostCalls)
+			}
+			if minReturns > c.returns {
+				t.Errorf("(%s) %d data-returning host calls per request, over the budget of %d", c.id, minReturns, c.returns)
+			}
+			if minCalls < c.hostCalls || minReturns < c.returns {
+				t.Logf("(%s) under budget (%d/%d host calls, %d/%d returning data): lower the budget constants",
+					c.id, minCalls, c.hostCalls, minReturns, c.returns)
+			}
+		})
+	}
+}
+
+// hostcallsModule is the built module: APIGW_WASM, else build/apigw.wasm above the working
+// directory. (Not resolveEnv: no Envoy is needed here.)
+func hostcallsModule(t *testing.T) []byte {
+	t.Helper()
+	path := os.Getenv("APIGW_WASM")
+	if path == "" {
+		wd, err := os.Getwd()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for dir := wd; ; dir = filepath.Dir(dir) {
+			if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+				path = filepath.Join(dir, "build", "apigw.wasm")
+				break
+			}
+			if filepath.Dir(dir) == dir {
+				t.Fatalf("no go.mod above %s", wd)
+			}
+		}
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("wasm module %s is missing: run make build (%v)", path, err)
+	}
+	return b
+}
+
+// hostcallsRequest sends the benchmark's signed request as Envoy's filter chain gives it to the
+// plugin and checks that it reached the upstream rewritten.
+func hostcallsRequest(t *testing.T, h *wasmhost.Host, wantPath string) *wasmhost.Result {
+	t.Helper()
+	signed, err := benchcfg.SignedHeaders(time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	hdrs := [][2]string{{":authority", benchcfg.Host}, {":path", benchcfg.Path}, {":method", "GET"}, {":scheme", "http"},
+		{"user-agent", "wrk"}, {"accept", "*/*"}}
+	hdrs = append(hdrs, signed...)
+	// Envoy's connection manager adds these before any filter runs.
+	hdrs = append(hdrs, [2]string{"x-forwarded-proto", "http"}, [2]string{"x-request-id", "6d0f4b8e-3c1a-4f7e-9a53-2b8c0d1e4f60"})
+	res, err := h.Request(wasmhost.Request{
+		Headers: hdrs,
+		Response: wasmhost.Response{Status: 200, Body: []byte("ok\n"), Headers: [][2]string{
+			{"content-type", "text/plain"}, {"content-length", "3"}, {"x-upstream-path", wantPath}}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.LocalReply != nil {
+		t.Fatalf("the plugin answered %d: %s\n%v", res.LocalReply.Status, res.LocalReply.Body, res.Logs)
+	}
+	if p, _ := wasmhost.Header(res.UpstreamHeaders, ":path"); p != wantPath {
+		t.Fatalf("upstream got :path %q, want %q", p, wantPath)
+	}
+	if cl, _ := wasmhost.Header(res.UpstreamHeaders, "x-apigw-cluster"); cl != benchcfg.Upstream {
+		t.Fatalf("upstream got x-apigw-cluster %q, want %q (headers %q)", cl, benchcfg.Upstream, res.UpstreamHeaders)
+	}
+	if id, _ := wasmhost.Header(res.ResponseHeaders, "x-api-requestid"); len(id) != 32 {
+		t.Fatalf("the response has no x-api-requestid: %q", res.ResponseHeaders)
+	}
+	return res
+}
+
+func hostcallsTable(res *wasmhost.Result) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "  %-45s %6s %s\n", "call", "calls", "returned data")
+	for _, k := range res.Calls.Keys() {
+		fmt.Fprintf(&b, "  %-45s %6d", k, res.Calls[k])
+		if !strings.HasPrefix(k, wasmhost.ExportPrefix) {
+			fmt.Fprintf(&b, " %d", res.DataReturns[k])
+		}
+		b.WriteString("\n")
+	}
+	fmt.Fprintf(&b, "  host calls %d, calls into the guest %d, data-returning calls %d",
+		res.Calls.HostCalls(), res.Calls.GuestCalls(), res.DataReturns.Total())
+	return b.String()
+}
