@@ -15,6 +15,7 @@ type benchConfig struct {
 	wantPath string                // the path the upstream must see
 	direct   bool                  // the route names the cluster: the module does not set x-apigw-cluster
 	alt      bool                  // runs the module given by -alt-wasm instead of the plugin
+	reply    string                // the route answers 200 with this body itself (direct_response): no upstream
 }
 
 // The configurations a to e, then the ones that attribute the plugin's cost (run them
@@ -111,6 +112,22 @@ func bootstrap(c *benchConfig, wasm string, apis int, upstreamAddr string, upstr
 			}},
 		}
 	}
+	clusters := []any{map[string]any{
+		"name": benchcfg.Upstream, "type": "STATIC", "connect_timeout": "2s",
+		"load_assignment": map[string]any{
+			"cluster_name": benchcfg.Upstream,
+			"endpoints": []any{map[string]any{"lb_endpoints": []any{map[string]any{
+				"endpoint": map[string]any{"address": map[string]any{"socket_address": map[string]any{
+					"address": upstreamAddr, "port_value": upstreamPort,
+				}}},
+			}}}},
+		},
+	}}
+	if c.reply != "" {
+		route = map[string]any{"match": map[string]any{"prefix": "/"},
+			"direct_response": map[string]any{"status": 200, "body": map[string]any{"inline_string": c.reply}}}
+		clusters = []any{}
+	}
 	filters = append(filters, map[string]any{
 		"name":         "envoy.filters.http.router",
 		"typed_config": map[string]any{"@type": "type.googleapis.com/envoy.extensions.filters.http.router.v3.Router"},
@@ -137,17 +154,7 @@ func bootstrap(c *benchConfig, wasm string, apis int, upstreamAddr string, upstr
 					"name": "envoy.filters.network.http_connection_manager", "typed_config": hcm,
 				}}}},
 			}},
-			"clusters": []any{map[string]any{
-				"name": benchcfg.Upstream, "type": "STATIC", "connect_timeout": "2s",
-				"load_assignment": map[string]any{
-					"cluster_name": benchcfg.Upstream,
-					"endpoints": []any{map[string]any{"lb_endpoints": []any{map[string]any{
-						"endpoint": map[string]any{"address": map[string]any{"socket_address": map[string]any{
-							"address": upstreamAddr, "port_value": upstreamPort,
-						}}},
-					}}}},
-				},
-			}},
+			"clusters": clusters,
 		},
 	}
 }

@@ -6,6 +6,7 @@
 //	go run ./build/bench size [flags]       the wasm module's size, per Go package
 //	go run ./build/bench v8prof FILE        a V8 CPU profile of the wasm code, per function
 //	go run ./build/bench hostcalls [flags]  the host calls one request of (b) and (c) makes (wazero, no Envoy)
+//	go run ./build/bench calib [flags]      the time of single host calls inside Envoy (plugins/calib)
 //	go run ./build/bench upstream -addr A   the upstream server the run starts (internal)
 //
 // Every configuration is a separate Envoy, started through func-e's Go library as the tests do,
@@ -38,6 +39,12 @@ func main() {
 		case "hostcalls":
 			if err := hostcallsMain(os.Args[2:]); err != nil {
 				fmt.Fprintln(os.Stderr, "bench hostcalls:", err)
+				os.Exit(1)
+			}
+			return
+		case "calib":
+			if err := calibMain(os.Args[2:]); err != nil {
+				fmt.Fprintln(os.Stderr, "bench calib:", err)
 				os.Exit(1)
 			}
 			return

@@ -72,20 +72,8 @@ func newRunner(s settings) (*runner, error) {
 	if r.s.wasm, err = filepath.Abs(s.wasm); err != nil {
 		return nil, err
 	}
-	if r.s.envoy == "" {
-		out, err := exec.Command("bash", "build/envoy.sh").Output()
-		if err != nil {
-			return nil, fmt.Errorf("build/envoy.sh: %v", err)
-		}
-		r.s.envoy = strings.TrimSpace(string(out))
-	}
-	if r.s.envoy != "" {
-		if out, err := exec.Command(r.s.envoy, "--version").Output(); err == nil {
-			r.envoyVersion = strings.TrimSpace(string(out))
-			if i := strings.Index(r.envoyVersion, "version: "); i >= 0 {
-				r.envoyVersion = r.envoyVersion[i+len("version: "):]
-			}
-		}
+	if r.s.envoy, r.envoyVersion, err = findEnvoy(s.envoy); err != nil {
+		return nil, err
 	}
 	if _, err := exec.LookPath("wrk"); err != nil {
 		return nil, fmt.Errorf("wrk is not installed (Debian: apt-get install -y wrk; make bench does it)")
@@ -116,11 +104,9 @@ func newRunner(s settings) (*runner, error) {
 			continue
 		}
 		out := filepath.Join(r.work, filepath.Base(c.module)+".wasm")
-		cmd := exec.Command("go", "run", "./build/wasmbuild", "-o", out, c.module)
-		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
-		if err := cmd.Run(); err != nil {
+		if err := buildModule(c.module, out); err != nil {
 			r.close()
-			return nil, fmt.Errorf("building %s: %v", c.module, err)
+			return nil, err
 		}
 		r.modules[c.module] = out
 	}
@@ -129,6 +115,37 @@ func newRunner(s settings) (*runner, error) {
 		return nil, err
 	}
 	return r, nil
+}
+
+// findEnvoy is the Envoy binary to run (path, else build/envoy.sh's answer; empty: func-e
+// downloads one) and its version, when it can tell.
+func findEnvoy(path string) (bin, version string, err error) {
+	if path == "" {
+		out, err := exec.Command("bash", "build/envoy.sh").Output()
+		if err != nil {
+			return "", "", fmt.Errorf("build/envoy.sh: %v", err)
+		}
+		path = strings.TrimSpace(string(out))
+	}
+	if path != "" {
+		if out, err := exec.Command(path, "--version").Output(); err == nil {
+			version = strings.TrimSpace(string(out))
+			if i := strings.Index(version, "version: "); i >= 0 {
+				version = version[i+len("version: "):]
+			}
+		}
+	}
+	return path, version, nil
+}
+
+// buildModule builds the Go package pkg into the proxy-wasm module out, with upstream Go.
+func buildModule(pkg, out string) error {
+	cmd := exec.Command("go", "run", "./build/wasmbuild", "-o", out, pkg)
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("building %s: %v", pkg, err)
+	}
+	return nil
 }
 
 func (r *runner) startUpstream() error {
