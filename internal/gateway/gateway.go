@@ -418,7 +418,7 @@ func stepBackend(st *state) *Reply {
 			}
 			cluster, authority, base = st.g.cfg.URLCluster, u.HostPort, u.BasePath
 		}
-		st.route(cluster, authority, base+st.backendPath(b.Path, b.HasPath), b.Timeout)
+		st.route(cluster, authority, st.upstreamPath(base, b.Path, b.HasPath), b.Timeout)
 		return nil
 	case config.BackendMicroservice:
 		ns, ok1 := st.locate(b.NamespaceLocation)
@@ -430,7 +430,7 @@ func stepBackend(st *state) *Reply {
 		if ms == nil {
 			return st.fail(reply.MicroServiceNotFound, "")
 		}
-		st.route(ms.Cluster, "", st.backendPath(ms.Path, ms.Path != ""), b.Timeout)
+		st.route(ms.Cluster, "", st.upstreamPath("", ms.Path, ms.Path != ""), b.Timeout)
 		return nil
 	}
 	return st.fail(reply.InternalServerError, "")
@@ -454,14 +454,27 @@ func (st *state) locate(loc config.Location) (string, bool) {
 	return v, ok && v != ""
 }
 
-// backendPath is the upstream path: the backend path with the API's variables filled, then the
-// part of the request after a prefix API's prefix; without a backend path, the request path.
-func (st *state) backendPath(p string, hasPath bool) string {
+// upstreamPath is the upstream :path: base, then the backend path p with the API's variables
+// filled, then the part of the request after a prefix API's prefix (without a backend path,
+// the request path instead of both), "/" if that is empty, then the query with its defaults.
+// Built in one allocation, or none when the request path passes unchanged.
+func (st *state) upstreamPath(base, p string, hasPath bool) string {
+	var rest string // a prefix API's remainder, joined to the backend path
 	if !hasPath {
-		return st.rest
+		p = st.rest
+	} else if k := st.d.API.Pattern.Kind(); k == route.Prefix || k == route.PlainPrefix {
+		rest = st.match.Remainder
 	}
-	if strings.IndexByte(p, '{') >= 0 {
-		var sb strings.Builder
+	template := hasPath && strings.IndexByte(p, '{') >= 0
+	qlen := st.defaults.QueryLen(st.q)
+	if !template && rest == "" && qlen == 0 && base == "" && p != "" {
+		return p
+	}
+	var sb strings.Builder
+	sb.Grow(len(base) + len(p) + len(rest) + 2 + qlen)
+	sb.WriteString(base)
+	start := sb.Len()
+	if template {
 		for {
 			i := strings.IndexByte(p, '{')
 			if i < 0 {
@@ -477,13 +490,27 @@ func (st *state) backendPath(p string, hasPath bool) string {
 			sb.WriteString(v)
 			p = p[i+j+1:]
 		}
-		sb.WriteString(p)
-		p = sb.String()
 	}
-	if k := st.d.API.Pattern.Kind(); k == route.Prefix || k == route.PlainPrefix {
-		p = joinPath(p, st.match.Remainder)
+	sb.WriteString(p)
+	if rest != "" {
+		// joinPath's rule, applied to the backend path alone (base excluded)
+		slash := strings.HasSuffix(sb.String()[start:], "/")
+		switch {
+		case slash && rest[0] == '/':
+			rest = rest[1:]
+		case !slash && rest[0] != '/':
+			sb.WriteByte('/')
+		}
+		sb.WriteString(rest)
 	}
-	return p
+	if sb.Len() == 0 {
+		sb.WriteByte('/')
+	}
+	if qlen > 0 {
+		sb.WriteByte('?')
+		st.defaults.WriteQuery(&sb, st.q)
+	}
+	return sb.String()
 }
 
 // joinPath appends a remainder to a base path with exactly one slash between them.
@@ -500,12 +527,6 @@ func joinPath(base, rest string) string {
 }
 
 func (st *state) route(cluster, authority, path string, timeout time.Duration) {
-	if path == "" {
-		path = "/"
-	}
-	if q := st.defaults.Query(st.q); q != "" {
-		path += "?" + q
-	}
 	proto := "http"
 	if st.r.TLS {
 		proto = "https"

@@ -417,12 +417,22 @@ func (d Defaults) PathVar(name string) (value string, ok bool) {
 
 // Query returns the raw query string with the absent query defaults appended, escaped.
 func (d Defaults) Query(query string) string {
-	n := d.extraLen(posQuery)
-	if n == 0 {
+	if d.extraLen(posQuery) == 0 {
 		return query
 	}
 	var b strings.Builder
-	b.Grow(len(query) + n)
+	b.Grow(d.QueryLen(query))
+	d.WriteQuery(&b, query)
+	return b.String()
+}
+
+// QueryLen is the length of what WriteQuery writes.
+func (d Defaults) QueryLen(query string) int {
+	return len(query) + d.extraLen(posQuery)
+}
+
+// WriteQuery writes Query(query) to b, for callers that build a longer string around it.
+func (d Defaults) WriteQuery(b *strings.Builder, query string) {
 	b.WriteString(query)
 	sep := query != "" && query[len(query)-1] != '&'
 	for df := range d.each(posQuery) {
@@ -432,7 +442,6 @@ func (d Defaults) Query(query string) string {
 		b.WriteString(df.value)
 		sep = true
 	}
-	return b.String()
 }
 
 // Form returns the form body with the absent body defaults appended, escaped, in a new slice.

@@ -91,8 +91,9 @@ type Match struct {
 // request path. The zero value is ready; reuse one across lookups to avoid
 // allocating. A Vars is not safe for concurrent use.
 type Vars struct {
-	names []string // the template's names; shared, never modified
-	vals  []string
+	names  []string // the template's names; shared, never modified
+	vals   []string
+	inline [4]string // vals for up to four variables, without an allocation; do not copy a Vars in use
 }
 
 // Get returns the value of the named variable. A variable that matched nothing,
@@ -108,7 +109,10 @@ func (v *Vars) Get(name string) (value string, present bool) {
 
 func (v *Vars) set(p *Pattern, path string) {
 	v.names = p.names
-	if cap(v.vals) < len(p.names) {
+	switch {
+	case len(p.names) <= len(v.inline):
+		v.vals = v.inline[:0]
+	case cap(v.vals) < len(p.names):
 		v.vals = make([]string, len(p.names))
 	}
 	v.vals = v.vals[:len(p.names)]
