@@ -83,6 +83,23 @@ func TestHostCallsBudget(t *testing.T) {
 	}
 }
 
+// TestSecondEngineSoak runs 30,000 requests of (c) through the module in wazero's compiler, a
+// second wasm engine beside Envoy's V8. Each request allocates in Go and hands the host pointers
+// into Go memory (returned buffers read in place, header values passed by address), so a
+// pointer the collector does not see would corrupt the heap within this many collections; the
+// run also checks every request's result, not only that nothing crashed.
+func TestSecondEngineSoak(t *testing.T) {
+	wasm := hostcallsModule(t)
+	h, err := wasmhost.New(t.Context(), wasm, []byte(benchcfg.PluginConfig(true, 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	for range 30000 {
+		hostcallsRequest(t, h, "/internal/users/42?page=1")
+	}
+}
+
 // hostcallsModule is the built module: APIGW_WASM, else build/apigw.wasm above the working
 // directory. (Not resolveEnv: no Envoy is needed here.)
 func hostcallsModule(t *testing.T) []byte {

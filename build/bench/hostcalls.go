@@ -27,7 +27,7 @@ func hostcallsMain(args []string) error {
 	warmup := fs.Int("warmup", 3, "requests sent before counting")
 	n := fs.Int("n", 5, "requests counted")
 	compiler := fs.Bool("compiler", false, "run the module with wazero's compiler instead of its interpreter (same counts; "+
-		"the interpreter starts in a fraction of the time, and wazero 1.7.2's compiler corrupts the module's heap after a few thousand requests)")
+		"the interpreter starts in a fraction of the time)")
 	fs.Parse(args)
 	if *n < 1 {
 		return fmt.Errorf("-n must be at least 1")

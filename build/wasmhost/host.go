@@ -69,8 +69,8 @@ type options struct {
 }
 
 // WithInterpreter runs the module in wazero's interpreter instead of its compiler: almost no
-// compile time (0.25 s for the 6.5 MB plugin, against 3.5 s), slower code, and none of the
-// compiler's heap corruption (see New). Counts do not depend on the engine.
+// compile time (0.25 s for the 6.5 MB plugin, against 3.5 s), slower code. Counts do not
+// depend on the engine.
 func WithInterpreter() Option { return func(o *options) { o.interpreter = true } }
 
 // WithCompilationCache shares compiled code between hosts (wazero.NewCompilationCache) or
@@ -234,10 +234,10 @@ type export struct {
 // refused configuration is an error that carries the module's log lines. Callbacks the module
 // does not export are skipped, as proxy-wasm-cpp-host skips them.
 //
-// The default engine is wazero's compiler. With wazero v1.7.2 it corrupts the heap of this
-// repository's Go modules after a few thousand requests ("fatal error: s.allocCount !=
-// s.nelems", request ~4,400 of (c)), where the interpreter runs 60,000 without fault on the same
-// inputs; counts are the same with both, so long runs should use WithInterpreter.
+// The default engine is wazero's compiler. (wazero v1.7.2, which func-e's go.mod names, corrupts
+// the heap of this repository's Go modules after a few thousand requests: "fatal error:
+// s.allocCount != s.nelems", from request ~4,400 of (c), where its interpreter and v1.12.0's
+// compiler run 30,000 without fault; hence the module requires v1.12.0.)
 func New(ctx context.Context, wasm []byte, pluginConfig []byte, opts ...Option) (*Host, error) {
 	o := options{pluginName: "apigw", rootID: "apigw", source: "127.0.0.1:40000", props: map[string][]byte{}}
 	for _, f := range opts {
