@@ -20,8 +20,8 @@ import (
 const (
 	hostCallBudgetB   = 13
 	dataReturnBudgetB = 3
-	hostCallBudgetC   = 22
-	dataReturnBudgetC = 5
+	hostCallBudgetC   = 20
+	dataReturnBudgetC = 4
 )
 
 // TestHostCallsBudget runs (b) and (c) in build/wasmhost (wazero, no Envoy), checks that the

@@ -777,7 +777,7 @@ func (d *decoder) usagePlan(cfg *Config, path string, v gjson.Result) *UsagePlan
 		QuotaPeriod: o.enum("quota_period", "total", "total", "day", "month"),
 		envs:        map[*Service]uint8{},
 		apis:        map[*API]uint8{},
-		keys:        map[string]planKeys{},
+		keys:        map[string]string{},
 	}
 	pl.Period, _ = limit.ParsePeriod(pl.QuotaPeriod)
 	sv, sp, _ := o.get("secrets")
@@ -789,7 +789,7 @@ func (d *decoder) usagePlan(cfg *Config, path string, v gjson.Result) *UsagePlan
 		}
 		pl.Secrets = append(pl.Secrets, id)
 		s.Plans = append(s.Plans, pl)
-		pl.keys[id] = planKeys{rate: limit.PlanKey(pl.ID, id), quota: limit.QuotaKey(pl.ID, id)}
+		pl.keys[id] = limit.UsageKey(pl.ID, id)
 	}
 	services := map[string]*Service{}
 	for _, s := range cfg.Services {

@@ -277,10 +277,8 @@ type UsagePlan struct {
 
 	envs map[*Service]uint8 // bit e: binds the service's environment e
 	apis map[*API]uint8     // bit e: binds the API in environment e
-	keys map[string]planKeys
+	keys map[string]string  // secret id -> its usage key (limit.UsageKey)
 }
-
-type planKeys struct{ rate, quota string }
 
 // Covers reports whether the plan binds the API's service environment or the API in env.
 func (p *UsagePlan) Covers(a *API, env Env) bool {
@@ -297,18 +295,12 @@ func (p *UsagePlan) BindsAPIsIn(s *Service, env Env) bool {
 	return false
 }
 
-// Limits are the plan's rate and quota for one of its secrets; zero values when unlimited.
+// Limits are the plan's rate and quota for one of its secrets. Both carry the secret's usage
+// key, also when unlimited (Limit -1): the limiter stores them as one value and keeps the part
+// of a limit that is off, so that a reload turning it on again finds its count.
 func (p *UsagePlan) Limits(secretID string) (limit.Rate, limit.Quota) {
 	k := p.keys[secretID]
-	var r limit.Rate
-	var q limit.Quota
-	if p.MaxRPS != Unlimited {
-		r = limit.Rate{Key: k.rate, Limit: p.MaxRPS}
-	}
-	if p.MaxRequests != Unlimited {
-		q = limit.Quota{Key: k.quota, Limit: p.MaxRequests, Period: p.Period}
-	}
-	return r, q
+	return limit.Rate{Key: k, Limit: p.MaxRPS}, limit.Quota{Key: k, Limit: p.MaxRequests, Period: p.Period}
 }
 
 // EnvBinding binds a plan to a service environment.

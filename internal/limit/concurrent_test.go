@@ -53,6 +53,9 @@ func TestQuotaExactUnderConcurrency(t *testing.T) {
 		{"5 left of 100", Limits{Quota: Quota{quotaKey, 100, Total}}, 40, 95, true},
 		{"four limits", four(rate, rate, rate, 5), 32, 0, true},
 		{"four limits, more left than takers", four(rate, rate, rate, 50), 32, 0, true},
+		{"four limits, plan paired", fourPaired(rate, rate, rate, 5), 32, 0, true},
+		{"four limits, plan paired, more left than takers", fourPaired(rate, rate, rate, 50), 32, 0, true},
+		{"paired, no plan rate", fourPaired(-1, -1, -1, 5), 40, 0, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -101,12 +104,17 @@ func TestConcurrencyStress(t *testing.T) {
 		rate   = 1000
 		q      = 16
 	)
-	l := four(rate, rate, rate, q)
+	for _, lay := range layouts {
+		t.Run(lay.name, func(t *testing.T) { stress(t, lay.four(rate, rate, rate, q), rounds, takers, rate, q) })
+	}
+}
+
+func stress(t *testing.T, l Limits, rounds int, takers, rate, q int64) {
 	var lost atomic.Int64
 	var failedClosed, kept int64
 	for round := range rounds {
 		var m Memory
-		passed, rejected := race(&m, l, takers, true, &lost)
+		passed, rejected := race(&m, l, int(takers), true, &lost)
 		closed := rejected[reply.RateLimitExceeded]
 		failedClosed += closed
 		if want := min(takers-closed, q); passed != want || rejected[reply.QuotaExceeded]+closed+passed != takers {

@@ -35,6 +35,10 @@ func PlanKey(plan, secret string) string { return makeKey('p', plan, secret) }
 // value carries its period, so the store does not grow a key per day (it never evicts).
 func QuotaKey(plan, secret string) string { return makeKey('q', plan, secret) }
 
+// UsageKey is the key of a usage plan's rate limit and quota for one secret, stored together
+// as one value. It is the quota's key: a quota counted while it was stored alone carries over.
+func UsageKey(plan, secret string) string { return QuotaKey(plan, secret) }
+
 func makeKey(kind byte, ids ...string) string {
 	n := len(keyPrefix) + 1
 	readable := true

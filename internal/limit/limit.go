@@ -106,11 +106,23 @@ func take(s Store, l *Limits, now time.Time, commit bool) (Outcome, *reply.Error
 	sl[1].rate(l.API, ns)
 	sl[2].rate(l.Plan, ns)
 	sl[3].quota(l.Quota, now)
+	// A plan's rate and quota with one key are one value: one read and one compare-and-swap
+	// for both, and the quota is written together with its rate.
+	var p *pair
+	if sl[2].key != "" && sl[2].key == sl[3].key && !(sl[2].off() && sl[3].off()) {
+		p = &pair{rate: &sl[2], quota: &sl[3]}
+	}
 	// Check all before writing any, so a request over one limit costs no writes, and the
 	// headers of a rejection show every limit that is exceeded.
 	var over [4]bool
 	for i := range sl {
-		if !sl[i].off() {
+		switch {
+		case p != nil && i == 2:
+			err := p.load(s)
+			over[2] = !sl[2].off() && (err != nil || !sl[2].allows())
+			over[3] = !sl[3].off() && (err != nil || !sl[3].allows())
+		case p != nil && i == 3, sl[i].off():
+		default:
 			over[i] = sl[i].load(s) != nil || !sl[i].allows()
 		}
 	}
@@ -120,8 +132,22 @@ func take(s Store, l *Limits, now time.Time, commit bool) (Outcome, *reply.Error
 	// Commit in order, the quota last: once its write succeeds nothing can fail any more, so
 	// a quota is never given back and stays exact. A rate taken and then given back may have
 	// turned away a concurrent request in between; that is the residual error.
-	buf := new([16]byte)
+	buf := new([pairSize]byte)
 	for i := range sl {
+		if p != nil && i == 2 {
+			failed, ok := p.commit(s, buf)
+			if ok {
+				break // the pair is the last write
+			}
+			i = failed
+			for j := i - 1; j >= 0; j-- {
+				if j < 2 && !sl[j].off() {
+					sl[j].refund(s, buf)
+				}
+			}
+			over[i] = true
+			return outcome(&sl, &over, false), verdict(&over)
+		}
 		if sl[i].off() || sl[i].commit(s, buf) {
 			continue
 		}
@@ -185,22 +211,35 @@ func (sl *slot) load(s Store) error {
 		return err
 	}
 	sl.found, sl.cas = found, cas
+	if len(v) == pairSize {
+		// A value written as a pair (the configuration had both limits): this slot's part.
+		if sl.isQuota {
+			v = v[rateSize:]
+		} else {
+			v = v[:rateSize]
+		}
+	}
+	sl.decode(v)
+	return nil
+}
+
+// decode brings the slot's stored state v to now; a value of the wrong size is a new state.
+func (sl *slot) decode(v []byte) {
 	if sl.isQuota {
 		sl.level = 0
-		if len(v) == 12 && int64(binary.LittleEndian.Uint32(v)) == sl.now {
+		if len(v) == quotaSize && int64(binary.LittleEndian.Uint32(v)) == sl.now {
 			sl.level = int64(min(binary.LittleEndian.Uint64(v[4:]), math.MaxInt64))
 		}
-		return nil
+		return
 	}
 	c := capacity(sl.limit)
-	if len(v) != 16 {
+	if len(v) != rateSize {
 		sl.level, sl.last = c, sl.now
-		return nil
+		return
 	}
 	level := int64(binary.LittleEndian.Uint64(v))
 	last := int64(binary.LittleEndian.Uint64(v[8:]))
 	sl.level, sl.last = refill(level, last, sl.now, sl.limit), max(last, sl.now)
-	return nil
 }
 
 func (sl *slot) allows() bool {
@@ -210,21 +249,30 @@ func (sl *slot) allows() bool {
 	return sl.level >= unit
 }
 
-// encode writes the state after taking (delta 1) or giving back (delta -1) one request.
-func (sl *slot) encode(buf *[16]byte, delta int64) []byte {
+// Stored sizes: a rate's bucket (level, last), a quota (period stamp, count), and a plan's
+// rate and quota stored as one value, in that order.
+const (
+	rateSize  = 16
+	quotaSize = 12
+	pairSize  = rateSize + quotaSize
+)
+
+// encode writes the state after taking (delta 1) or giving back (delta -1) one request into
+// buf and returns the bytes written.
+func (sl *slot) encode(buf []byte, delta int64) []byte {
 	if sl.isQuota {
-		binary.LittleEndian.PutUint32(buf[:], uint32(sl.now))
+		binary.LittleEndian.PutUint32(buf, uint32(sl.now))
 		binary.LittleEndian.PutUint64(buf[4:], uint64(max(sl.level+delta, 0)))
-		return buf[:12]
+		return buf[:quotaSize]
 	}
-	binary.LittleEndian.PutUint64(buf[:], uint64(min(sl.level-delta*unit, capacity(sl.limit))))
+	binary.LittleEndian.PutUint64(buf, uint64(min(sl.level-delta*unit, capacity(sl.limit))))
 	binary.LittleEndian.PutUint64(buf[8:], uint64(sl.last))
-	return buf[:16]
+	return buf[:rateSize]
 }
 
 // commit takes one request, starting from the state load left, reloading after each lost
 // compare-and-swap. It reports false when the limit is exceeded meanwhile or fails closed.
-func (sl *slot) commit(s Store, buf *[16]byte) bool {
+func (sl *slot) commit(s Store, buf *[pairSize]byte) bool {
 	for range maxAttempts {
 		cas := sl.cas
 		if !sl.found {
@@ -233,7 +281,7 @@ func (sl *slot) commit(s Store, buf *[16]byte) bool {
 				return false
 			}
 		}
-		err := s.Set(sl.key, sl.encode(buf, 1), cas)
+		err := s.Set(sl.key, sl.encode(buf[:], 1), cas)
 		if err == nil {
 			return true
 		}
@@ -246,12 +294,12 @@ func (sl *slot) commit(s Store, buf *[16]byte) bool {
 
 // refund gives back the token commit took. If it cannot within maxAttempts the token stays
 // taken: the error is on the safe side.
-func (sl *slot) refund(s Store, buf *[16]byte) {
+func (sl *slot) refund(s Store, buf *[pairSize]byte) {
 	for range maxAttempts {
 		if sl.load(s) != nil || !sl.found {
 			return
 		}
-		err := s.Set(sl.key, sl.encode(buf, -1), sl.cas)
+		err := s.Set(sl.key, sl.encode(buf[:], -1), sl.cas)
 		if err == nil {
 			sl.level = min(sl.level+unit, capacity(sl.limit)) // for the headers
 			return
@@ -260,6 +308,85 @@ func (sl *slot) refund(s Store, buf *[16]byte) {
 			return
 		}
 	}
+}
+
+// pair is a plan's rate and quota stored under one key: rate part then quota part. A part whose
+// limit is off is kept as it was read, so that turning a limit off and on again by a reload
+// keeps its count. A quota stored alone (12 bytes, before both were configured) is read as the
+// quota part.
+type pair struct {
+	rate, quota *slot
+	raw         [pairSize]byte // as read; zero for a new value
+}
+
+func (p *pair) load(s Store) error {
+	v, cas, found, err := s.Get(p.rate.key)
+	if err != nil {
+		return err
+	}
+	p.rate.found, p.rate.cas = found, cas
+	p.quota.found, p.quota.cas = found, cas
+	p.raw = [pairSize]byte{}
+	var r, q []byte
+	switch len(v) {
+	case pairSize:
+		copy(p.raw[:], v)
+		r, q = v[:rateSize], v[rateSize:]
+	case quotaSize:
+		copy(p.raw[rateSize:], v)
+		q = v
+	}
+	if !p.rate.off() {
+		p.rate.decode(r)
+	}
+	if !p.quota.off() {
+		p.quota.decode(q)
+	}
+	return nil
+}
+
+// commit takes one request from both limits with one compare-and-swap, reloading after each
+// lost swap. It reports which slot failed (2 the rate, 3 the quota) when a limit is exceeded
+// meanwhile or fails closed; the rate when the store fails.
+func (p *pair) commit(s Store, buf *[pairSize]byte) (failed int, ok bool) {
+	for range maxAttempts {
+		cas := p.rate.cas
+		if !p.rate.found {
+			var err error
+			if cas, err = freshCAS(s); err != nil {
+				return p.failing(), false
+			}
+		}
+		*buf = p.raw
+		if !p.rate.off() {
+			p.rate.encode(buf[:rateSize], 1)
+		}
+		if !p.quota.off() {
+			p.quota.encode(buf[rateSize:], 1)
+		}
+		err := s.Set(p.rate.key, buf[:], cas)
+		if err == nil {
+			return 0, true
+		}
+		if !errors.Is(err, ErrCASMismatch) || p.load(s) != nil {
+			return p.failing(), false
+		}
+		if !p.rate.off() && !p.rate.allows() {
+			return 2, false
+		}
+		if !p.quota.off() && !p.quota.allows() {
+			return 3, false
+		}
+	}
+	return p.failing(), false
+}
+
+// failing names the slot a pair's failure counts against: the quota when the rate is off.
+func (p *pair) failing() int {
+	if p.rate.off() {
+		return 3
+	}
+	return 2
 }
 
 // freshCAS returns a cas that no existing key can hold, for creating a key without a guard

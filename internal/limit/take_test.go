@@ -23,12 +23,36 @@ func four(svc, api, plan, quota int64) Limits {
 	}
 }
 
+// fourPaired is four with the plan's rate and quota under one key, as the configuration gives
+// them: stored as one value.
+func fourPaired(svc, api, plan, quota int64) Limits {
+	l := four(svc, api, plan, quota)
+	l.Plan.Key = usageKey
+	l.Quota.Key = usageKey
+	return l
+}
+
+var usageKey = UsageKey("usagePlan-basic", "AKIDexample")
+
+// layouts are the two ways a plan's limits are stored; the tests that take four limits run
+// with both.
+var layouts = []struct {
+	name string
+	four func(svc, api, plan, quota int64) Limits
+}{{"separate", four}, {"paired", fourPaired}}
+
 func headers(o Outcome) [4]string {
 	h := o.Headers()
 	return [4]string{h[0][1], h[1][1], h[2][1], h[3][1]}
 }
 
 func TestTake(t *testing.T) {
+	for _, lay := range layouts {
+		t.Run(lay.name, func(t *testing.T) { testTake(t, lay.four) })
+	}
+}
+
+func testTake(t *testing.T, four func(svc, api, plan, quota int64) Limits) {
 	type req struct {
 		l       Limits
 		code    reply.Code // None: passes
@@ -337,5 +361,47 @@ func TestPeek(t *testing.T) {
 	}
 	if o := Peek(&m, nil, t0); o.Limited() {
 		t.Errorf("nil limits: %+v", o)
+	}
+}
+
+// TestPairStorage: a plan's rate and quota under one key are one 28-byte value; a limit turned
+// off by a reload keeps its stored part, so turning it on again finds its count; a quota stored
+// alone before (12 bytes) carries over into the pair.
+func TestPairStorage(t *testing.T) {
+	take := func(m *Memory, plan, quota int64) [4]string {
+		t.Helper()
+		out, err := Take(m, &Limits{Plan: Rate{usageKey, plan}, Quota: Quota{usageKey, quota, Total}}, t0)
+		if err != nil {
+			t.Fatalf("plan %d quota %d: %v", plan, quota, err.Code)
+		}
+		return headers(out)
+	}
+	var m Memory
+	take(&m, 5, 10)
+	if v, _, ok, _ := m.Get(usageKey); !ok || len(v) != pairSize {
+		t.Fatalf("stored %d bytes (found %v), want one value of %d", len(v), ok, pairSize)
+	}
+	if _, _, ok, _ := m.Get(PlanKey("usagePlan-basic", "AKIDexample")); ok {
+		t.Fatal("the plan's rate was stored under a key of its own")
+	}
+	if h := take(&m, -1, 10); h[3] != "8/10" {
+		t.Fatalf("rate off: quota %q, want 8/10", h[3])
+	}
+	if h := take(&m, 5, -1); h[2] != "3/5" {
+		t.Fatalf("quota off: rate %q, want 3/5 (the rate part kept while the rate was off)", h[2])
+	}
+	if h := take(&m, 5, 10); h != [4]string{"unlimited", "unlimited", "2/5", "7/10"} {
+		t.Fatalf("both on again: %q, want the rate at 2/5 and the quota at 7/10", h)
+	}
+
+	// A quota written alone (the 12-byte form) is read as the pair's quota part.
+	var old Memory
+	var buf [pairSize]byte
+	q := slot{isQuota: true, limit: 10, now: int64(stamp(Total, t0)), level: 3}
+	if err := old.Set(usageKey, q.encode(buf[:], 0), 0); err != nil {
+		t.Fatal(err)
+	}
+	if h := take(&old, 5, 10); h[2] != "4/5" || h[3] != "6/10" {
+		t.Fatalf("after a quota stored alone: %q, want rate 4/5 and quota 6/10", h)
 	}
 }
