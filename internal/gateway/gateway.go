@@ -493,15 +493,12 @@ func (st *state) upstreamPath(base, p string, hasPath bool) string {
 	}
 	sb.WriteString(p)
 	if rest != "" {
-		// joinPath's rule, applied to the backend path alone (base excluded)
-		slash := strings.HasSuffix(sb.String()[start:], "/")
-		switch {
-		case slash && rest[0] == '/':
-			rest = rest[1:]
-		case !slash && rest[0] != '/':
+		// joined to the backend path alone, base excluded
+		slash, tail := joint(sb.String()[start:], rest)
+		if slash {
 			sb.WriteByte('/')
 		}
-		sb.WriteString(rest)
+		sb.WriteString(tail)
 	}
 	if sb.Len() == 0 {
 		sb.WriteByte('/')
@@ -515,15 +512,25 @@ func (st *state) upstreamPath(base, p string, hasPath bool) string {
 
 // joinPath appends a remainder to a base path with exactly one slash between them.
 func joinPath(base, rest string) string {
+	slash, tail := joint(base, rest)
+	if slash {
+		return base + "/" + tail
+	}
+	return base + tail
+}
+
+// joint is how rest joins base with exactly one slash between them: a slash to insert, or
+// rest with its leading slash dropped.
+func joint(base, rest string) (slash bool, tail string) {
 	switch {
 	case rest == "":
-		return base
-	case strings.HasSuffix(base, "/") && strings.HasPrefix(rest, "/"):
-		return base + rest[1:]
-	case !strings.HasSuffix(base, "/") && !strings.HasPrefix(rest, "/"):
-		return base + "/" + rest
+		return false, ""
+	case strings.HasSuffix(base, "/") && rest[0] == '/':
+		return false, rest[1:]
+	case !strings.HasSuffix(base, "/") && rest[0] != '/':
+		return true, rest
 	}
-	return base + rest
+	return false, rest
 }
 
 func (st *state) route(cluster, authority, path string, timeout time.Duration) {

@@ -134,21 +134,17 @@ func take(s Store, l *Limits, now time.Time, commit bool) (Outcome, *reply.Error
 	// turned away a concurrent request in between; that is the residual error.
 	buf := new([pairSize]byte)
 	for i := range sl {
-		if p != nil && i == 2 {
-			failed, ok := p.commit(s, buf)
-			if ok {
-				break // the pair is the last write
+		failed := -1
+		switch {
+		case p != nil && i == 3: // written with the plan's rate
+		case p != nil && i == 2:
+			if f, ok := p.commit(s, buf); !ok {
+				failed = f
 			}
-			i = failed
-			for j := i - 1; j >= 0; j-- {
-				if j < 2 && !sl[j].off() {
-					sl[j].refund(s, buf)
-				}
-			}
-			over[i] = true
-			return outcome(&sl, &over, false), verdict(&over)
+		case !sl[i].off() && !sl[i].commit(s, buf):
+			failed = i
 		}
-		if sl[i].off() || sl[i].commit(s, buf) {
+		if failed < 0 {
 			continue
 		}
 		for j := i - 1; j >= 0; j-- {
@@ -156,7 +152,7 @@ func take(s Store, l *Limits, now time.Time, commit bool) (Outcome, *reply.Error
 				sl[j].refund(s, buf)
 			}
 		}
-		over[i] = true
+		over[failed] = true
 		return outcome(&sl, &over, false), verdict(&over)
 	}
 	return outcome(&sl, &over, true), nil
