@@ -28,7 +28,7 @@ OCI_DIR  ?= build/oci
 OCI_TAG  ?= latest
 OCI_PUSH ?=
 
-# make bench: the plugin's cost inside Envoy, side by side (build/bench, docs/performance.md).
+# make bench: the plugin's cost inside Envoy, side by side (bench/, docs/performance.md).
 # BENCH_QUICK=1 is a short setup check; BENCH_FLAGS passes flags to the driver (see -h).
 BENCH_QUICK ?=
 BENCH_FLAGS ?=
@@ -52,7 +52,7 @@ envoy:
 	else echo "no local Envoy: func-e will download one"; fi
 
 run: build
-	$(GO) build -o build/bin/ ./build/run ./build/demoupstream
+	$(GO) build -o build/bin/ ./demo/run ./demo/upstream
 	build/bin/run
 
 vet:
@@ -91,15 +91,15 @@ bench: build
 	@command -v wrk >/dev/null || { echo "bench: installing wrk (Debian)"; \
 		apt-get install -y wrk >/dev/null 2>&1 || { apt-get update >/dev/null && apt-get install -y wrk >/dev/null; }; }
 	@mkdir -p $(dir $(BENCH_REPORT))
-	$(GO) run ./build/bench $(if $(filter-out 0,$(BENCH_QUICK)),-quick) -out $(BENCH_REPORT) $(BENCH_FLAGS)
+	$(GO) run ./bench $(if $(filter-out 0,$(BENCH_QUICK)),-quick) -out $(BENCH_REPORT) $(BENCH_FLAGS)
 
 # Go benchmarks of internal/ and of the pipeline on the bench's requests: natively, then
 # compiled to js/wasm and run in V8 by Node.js (when node is installed), the engine Envoy uses.
 bench-go:
-	$(GO) test -run '^$$' -bench . -benchmem ./internal/... ./build/bench/gwbench
+	$(GO) test -run '^$$' -bench . -benchmem ./internal/... ./bench/gwbench
 	@if command -v node >/dev/null; then \
 		echo "--- the same in V8 (GOOS=js GOARCH=wasm, node $$(node --version))"; \
-		GOOS=js GOARCH=wasm $(GO) test -exec="$(NODE_WASM_EXEC)" -run '^$$' -bench . -benchmem ./internal/... ./build/bench/gwbench; \
+		GOOS=js GOARCH=wasm $(GO) test -exec="$(NODE_WASM_EXEC)" -run '^$$' -bench . -benchmem ./internal/... ./bench/gwbench; \
 	else echo "bench-go: no node on PATH: the V8 half is skipped"; fi
 
 clean:

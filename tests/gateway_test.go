@@ -3,7 +3,6 @@ package tests
 import (
 	"bufio"
 	"cmp"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -21,10 +20,7 @@ import (
 	"testing"
 	"time"
 
-	func_e "github.com/tetratelabs/func-e"
-	"github.com/tetratelabs/func-e/api"
-
-	"github.com/apigw-wasm/apigw-wasm/build/envoyadmin"
+	"github.com/apigw-wasm/apigw-wasm/testkit/envoyproc"
 )
 
 // Options describe the gateway StartGateway makes. The zero value is one plain HTTP listener,
@@ -57,10 +53,8 @@ type Gateway struct {
 	LogPath    string // Envoy's log (stdout and stderr)
 
 	opts    Options
-	cancel  context.CancelFunc
-	done    chan struct{} // closed when Envoy has exited
-	runErr  error         // func-e's result, valid after done
-	log     *envoyadmin.LogFile
+	proc    *envoyproc.Process // nil until Envoy was started
+	log     *envoyproc.LogFile
 	stop    sync.Once
 	clients sync.Map // clientKey -> *http.Client
 }
@@ -141,7 +135,7 @@ func StartGatewayExpectFailure(t testing.TB, opts Options) (logs string) {
 	if err == nil {
 		t.Fatalf("gateway started, want a refused configuration\n%s", g.logTail(40))
 	}
-	if g.cancel == nil { // Envoy never ran: the setup failed, not the configuration
+	if g.proc == nil { // Envoy never ran: the setup failed, not the configuration
 		t.Fatalf("gateway could not be set up: %v", err)
 	}
 	g.Stop()
@@ -173,7 +167,6 @@ func startGateway(o owner, opts Options) (*Gateway, error) {
 		ConfigPath: filepath.Join(dir, "envoy.json"),
 		LogPath:    filepath.Join(dir, "envoy.log"),
 		opts:       opts,
-		done:       make(chan struct{}),
 	}
 	if err := resolveEnv(); err != nil {
 		return g, err
@@ -209,49 +202,28 @@ func startGateway(o owner, opts Options) (*Gateway, error) {
 	if err != nil {
 		return g, err
 	}
-	g.log = envoyadmin.NewLogFile(f)
-
-	adminFile := filepath.Join(dir, "admin-address.txt")
-	args := []string{
-		"-c", g.ConfigPath,
-		"--concurrency", strconv.Itoa(opts.Concurrency),
-		"--disable-hot-restart", // no shared memory: many Envoys may run at once
-		"--log-level", opts.LogLevel,
-		"--admin-address-path", adminFile,
-	}
-	runOpts := []api.RunOption{
-		api.StateHome(filepath.Join(dir, "func-e")),
-		api.RuntimeDir(filepath.Join(dir, "func-e")),
-		api.RunID("envoy"),
-		api.Out(g.log),
-		api.EnvoyOut(g.log),
-		api.EnvoyErr(g.log),
-	}
-	if env.envoy != "" {
-		runOpts = append(runOpts, api.EnvoyPath(env.envoy))
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	g.cancel = cancel
-	go func() {
-		g.runErr = func_e.Run(ctx, args, runOpts...)
-		close(g.done)
-	}()
+	g.log = envoyproc.NewLogFile(f)
 	o.Cleanup(func() {
 		g.Stop()
 		if t, ok := o.(testing.TB); ok && t.Failed() {
 			g.saveLog(t)
 		}
 	})
-	readyCtx, readyCancel := context.WithTimeout(context.Background(), opts.StartTimeout)
-	defer readyCancel()
-	admin, err := envoyadmin.WaitReady(readyCtx, adminFile, g.done)
+	proc, err := envoyproc.Start(envoyproc.Options{
+		Config:       g.ConfigPath,
+		Dir:          dir,
+		Concurrency:  opts.Concurrency,
+		LogLevel:     opts.LogLevel,
+		EnvoyPath:    env.envoy,
+		Out:          g.log,
+		Err:          g.log,
+		ReadyTimeout: opts.StartTimeout,
+	})
+	g.proc = proc
 	if err != nil {
-		if g.runErr != nil {
-			err = fmt.Errorf("%v: %v", err, g.runErr)
-		}
 		return g, err
 	}
-	g.AdminURL = admin
+	g.AdminURL = proc.AdminURL
 	if err := g.discoverListeners(); err != nil {
 		return g, err
 	}
@@ -260,7 +232,7 @@ func startGateway(o owner, opts Options) (*Gateway, error) {
 
 // discoverListeners reads the ports Envoy bound for the port-0 listeners.
 func (g *Gateway) discoverListeners() error {
-	ls, err := envoyadmin.Listeners(g.AdminURL)
+	ls, err := envoyproc.Listeners(g.AdminURL)
 	if err != nil {
 		return err
 	}
@@ -420,13 +392,7 @@ func dnsCache() map[string]any {
 // when the test ends. Calling it again does nothing.
 func (g *Gateway) Stop() {
 	g.stop.Do(func() {
-		if g.cancel == nil {
-			return
-		}
-		g.cancel() // func-e kills Envoy when its context ends
-		select {
-		case <-g.done:
-		case <-time.After(30 * time.Second):
+		if g.proc != nil && !g.proc.Stop(30*time.Second) {
 			fmt.Fprintf(os.Stderr, "tests: envoy of %s did not exit\n", g.Dir)
 		}
 		g.clients.Range(func(_, c any) bool {

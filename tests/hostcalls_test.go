@@ -8,15 +8,15 @@ import (
 	"testing"
 	"time"
 
-	"github.com/apigw-wasm/apigw-wasm/build/bench/benchcfg"
-	"github.com/apigw-wasm/apigw-wasm/build/wasmhost"
+	"github.com/apigw-wasm/apigw-wasm/bench/benchcfg"
+	"github.com/apigw-wasm/apigw-wasm/testkit/wasmhost"
 )
 
 // Host-call budget of one request of the benchmark's configurations (b) and (c): calls of the
 // module into its imports (proxy-wasm and WASI), and among them those that return data (each
 // costs a second crossing, the host's call of proxy_on_memory_allocate). Set to the counts
 // measured when the test was written; lower them when a change saves calls, never raise them
-// without a reason. `go run ./build/bench hostcalls` prints the full table.
+// without a reason. `go run ./bench hostcalls` prints the full table.
 const (
 	hostCallBudgetB   = 13
 	dataReturnBudgetB = 3
@@ -24,7 +24,7 @@ const (
 	dataReturnBudgetC = 4
 )
 
-// TestHostCallsBudget runs (b) and (c) in build/wasmhost (wazero, no Envoy), checks that the
+// TestHostCallsBudget runs (b) and (c) in testkit/wasmhost (wazero, no Envoy), checks that the
 // request passes to the upstream as configured, and holds the per-request counts to the budget.
 func TestHostCallsBudget(t *testing.T) {
 	wasm := hostcallsModule(t)

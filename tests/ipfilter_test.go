@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/apigw-wasm/apigw-wasm/build/envoyadmin"
+	"github.com/apigw-wasm/apigw-wasm/testkit/envoyproc"
 )
 
 // ipConfig exercises spec step 7: ip_allow / ip_deny of services and APIs, IPv4 and IPv6.
@@ -81,7 +81,7 @@ func ipGateway(t *testing.T) (*Gateway, *Upstream, string) {
 // ip6Listener returns the [::1]:port address of the "http6" listener.
 func ip6Listener(t *testing.T, g *Gateway) string {
 	t.Helper()
-	ls, err := envoyadmin.Listeners(g.AdminURL)
+	ls, err := envoyproc.Listeners(g.AdminURL)
 	if err != nil || ls["http6"] == "" {
 		t.Fatalf("no http6 listener: %v %v", ls, err)
 	}

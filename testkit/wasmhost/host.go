@@ -1,6 +1,6 @@
 // Package wasmhost is a small proxy-wasm 0.2.x host on wazero whose purpose is to count the
 // calls a module makes across the host boundary, per request, so that they can be tracked and
-// budgeted (build/bench hostcalls, tests/hostcalls_test.go). It is a real host, not a mock: it
+// budgeted (bench hostcalls, tests/hostcalls_test.go). It is a real host, not a mock: it
 // loads the module like Envoy does (_initialize, proxy_on_context_create, proxy_on_vm_start,
 // proxy_on_configure), drives one HTTP stream per Request through the callbacks in Envoy's
 // order, keeps header maps, bodies, shared data (with Envoy's compare-and-swap rules), metrics,

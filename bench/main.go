@@ -2,12 +2,12 @@
 // with Envoy's native local_ratelimit filter (issue 7). `make bench` runs it; see
 // docs/performance.md for what it measures and how to read the report.
 //
-//	go run ./build/bench [flags]            the side-by-side run; the report goes to stdout (and -out)
-//	go run ./build/bench size [flags]       the wasm module's size, per Go package
-//	go run ./build/bench v8prof FILE        a V8 CPU profile of the wasm code, per function
-//	go run ./build/bench hostcalls [flags]  the host calls one request of (b) and (c) makes (wazero, no Envoy)
-//	go run ./build/bench calib [flags]      the time of single host calls inside Envoy (plugins/calib)
-//	go run ./build/bench upstream -addr A   the upstream server the run starts (internal)
+//	go run ./bench [flags]            the side-by-side run; the report goes to stdout (and -out)
+//	go run ./bench size [flags]       the wasm module's size, per Go package
+//	go run ./bench v8prof FILE        a V8 CPU profile of the wasm code, per function
+//	go run ./bench hostcalls [flags]  the host calls one request of (b) and (c) makes (wazero, no Envoy)
+//	go run ./bench calib [flags]      the time of single host calls inside Envoy (plugins/calib)
+//	go run ./bench upstream -addr A   the upstream server the run starts (internal)
 //
 // Every configuration is a separate Envoy, started through func-e's Go library as the tests do,
 // in front of one upstream process shared by all of them. Saturation throughput comes from wrk

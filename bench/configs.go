@@ -1,7 +1,7 @@
 package main
 
 import (
-	"github.com/apigw-wasm/apigw-wasm/build/bench/benchcfg"
+	"github.com/apigw-wasm/apigw-wasm/bench/benchcfg"
 )
 
 // benchConfig is one column of the comparison.
@@ -31,13 +31,13 @@ var allConfigs = []*benchConfig{
 	{id: "e", title: "native peer: Envoy route match + prefix rewrite + local_ratelimit (10^6/s), no wasm",
 		native: true, wantPath: "/internal/users/42"},
 	{id: "n", title: "attribution: a Go module that does nothing per request (SDK default contexts)",
-		plugin: func(int) string { return "" }, module: "./build/bench/plugins/null", wantPath: benchcfg.Path, direct: true},
+		plugin: func(int) string { return "" }, module: "./bench/plugins/null", wantPath: benchcfg.Path, direct: true},
 	{id: "h", title: "attribution: a Go module making only (b)'s host calls",
-		plugin: func(int) string { return "b" }, module: "./build/bench/plugins/hostcalls", wantPath: "/internal/users/42"},
+		plugin: func(int) string { return "b" }, module: "./bench/plugins/hostcalls", wantPath: "/internal/users/42"},
 	{id: "j", title: "attribution: as (h), but all request headers read with one host call",
-		plugin: func(int) string { return "b-all" }, module: "./build/bench/plugins/hostcalls", wantPath: "/internal/users/42"},
+		plugin: func(int) string { return "b-all" }, module: "./bench/plugins/hostcalls", wantPath: "/internal/users/42"},
 	{id: "i", title: "attribution: a Go module making only (c)'s host calls",
-		plugin: func(int) string { return "c" }, module: "./build/bench/plugins/hostcalls", wantPath: "/internal/users/42?page=1"},
+		plugin: func(int) string { return "c" }, module: "./bench/plugins/hostcalls", wantPath: "/internal/users/42?page=1"},
 	{id: "o", title: "attribution: (c) with the module given by -alt-wasm (e.g. after wasm-opt -O3)",
 		plugin: func(int) string { return benchcfg.PluginConfig(true, 1) }, alt: true, wantPath: "/internal/users/42?page=1"},
 	{id: "g", title: "attribution: (c) with the Go garbage collector off (GOGC=off in the VM)",

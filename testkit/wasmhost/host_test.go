@@ -101,7 +101,7 @@ func get(req [][2]string, path string) [][2]string {
 }
 
 func TestNullModule(t *testing.T) {
-	wasm := buildGuest(t, "./build/bench/plugins/null")
+	wasm := buildGuest(t, "./bench/plugins/null")
 	engines(t, func(t *testing.T, opts ...Option) {
 		h := newHost(t, wasm, "", opts...)
 		start := h.TotalCalls()
@@ -146,7 +146,7 @@ func TestNullModule(t *testing.T) {
 // TestCounts checks the counts against a module whose calls are known: the benchmark's
 // host-call module in its (c) mode.
 func TestCounts(t *testing.T) {
-	wasm := buildGuest(t, "./build/bench/plugins/hostcalls")
+	wasm := buildGuest(t, "./bench/plugins/hostcalls")
 	engines(t, func(t *testing.T, opts ...Option) {
 		h := newHost(t, wasm, "c", opts...)
 		req := Request{Headers: get(nil, "/release/users/42"), Response: Response{Headers: [][2]string{{"x-up", "1"}}}}
@@ -197,7 +197,7 @@ func TestCounts(t *testing.T) {
 }
 
 func TestABI(t *testing.T) {
-	wasm := buildGuest(t, "./build/wasmhost/testdata/abiguest")
+	wasm := buildGuest(t, "./testkit/wasmhost/testdata/abiguest")
 	engines(t, func(t *testing.T, opts ...Option) {
 		h := newHost(t, wasm, "cfg", append(opts, WithVMConfig([]byte("vmcfg")), WithPluginName("pn"), WithRootID("rid"))...)
 		wantLogs(t, &Result{Logs: h.Logs()}, `vm config "vmcfg" <nil>`, `plugin config "cfg" <nil>`)
@@ -322,7 +322,7 @@ func TestABI(t *testing.T) {
 }
 
 func TestRefusedConfiguration(t *testing.T) {
-	wasm := buildGuest(t, "./build/wasmhost/testdata/abiguest")
+	wasm := buildGuest(t, "./testkit/wasmhost/testdata/abiguest")
 	_, err := New(t.Context(), wasm, []byte("refuse"), WithInterpreter())
 	if err == nil || !strings.Contains(err.Error(), "refused") || !strings.Contains(err.Error(), "[critical] refused") {
 		t.Fatalf("err = %v, want the refusal with the module's log", err)

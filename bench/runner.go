@@ -3,7 +3,7 @@ package main
 import (
 	"bufio"
 	"fmt"
-	"github.com/apigw-wasm/apigw-wasm/build/bench/benchcfg"
+	"github.com/apigw-wasm/apigw-wasm/bench/benchcfg"
 	"os"
 	"os/exec"
 	"path/filepath"

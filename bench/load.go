@@ -4,7 +4,7 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
-	"github.com/apigw-wasm/apigw-wasm/build/bench/benchcfg"
+	"github.com/apigw-wasm/apigw-wasm/bench/benchcfg"
 	"io"
 	"net"
 	"net/http"

@@ -13,7 +13,7 @@ import (
 // v8profMain summarises a V8 CPU profile (node --cpu-prof) of Go code compiled to wasm: self and
 // inclusive time per function, as shares of the time spent under the function named by -root
 // (a substring of its wasm name, whose '/', '.', '(' and '*' Go's linker mangled to '_').
-// docs/performance.md shows how to record one from build/bench/gwbench.
+// docs/performance.md shows how to record one from bench/gwbench.
 func v8profMain(args []string) error {
 	fs := flag.NewFlagSet("v8prof", flag.ExitOnError)
 	root := fs.String("root", "gateway.__Gateway_.Handle", "function whose time is 100%")

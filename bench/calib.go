@@ -14,10 +14,10 @@ import (
 	"strings"
 	"time"
 
-	"github.com/apigw-wasm/apigw-wasm/build/bench/benchcfg"
+	"github.com/apigw-wasm/apigw-wasm/bench/benchcfg"
 )
 
-// calibOps are the operations of build/bench/plugins/calib, in the report's order: the module
+// calibOps are the operations of bench/plugins/calib, in the report's order: the module
 // ignores an op it does not know, so the driver accepts only these.
 var calibOps = []struct{ op, what string }{
 	{"nop", "the loop and its switch alone, no host call (the floor under every row)"},
@@ -57,7 +57,7 @@ var calibHeaders = [][2]string{
 
 var calibRE = regexp.MustCompile(`^(\S+) n=(\d+) headers=(\d+) ns/call=([\d.]+)`)
 
-// calibMain prices single host calls from inside Envoy: it runs build/bench/plugins/calib in
+// calibMain prices single host calls from inside Envoy: it runs bench/plugins/calib in
 // one Envoy (--concurrency 1, V8) in front of a direct_response route, asks it to repeat each op
 // -n times in a loop within one request, rounds after rounds (all ops per round, so that drifts
 // of a shared machine spread over all of them), and prints the median ns per call. The nop row
@@ -94,7 +94,7 @@ func calibMain(args []string) error {
 	if err := os.MkdirAll(filepath.Dir(wasm), 0o755); err != nil {
 		return err
 	}
-	if err := buildModule("./build/bench/plugins/calib", wasm); err != nil {
+	if err := buildModule("./bench/plugins/calib", wasm); err != nil {
 		return err
 	}
 	work, err := os.MkdirTemp("", "apigw-calib-")
@@ -103,7 +103,7 @@ func calibMain(args []string) error {
 	}
 	defer os.RemoveAll(work)
 	c := &benchConfig{id: "calib", title: "calibration module", plugin: func(int) string { return "" },
-		module: "./build/bench/plugins/calib", direct: true, reply: "ok"}
+		module: "./bench/plugins/calib", direct: true, reply: "ok"}
 	// The upstream address is not used: the route answers itself.
 	e, err := startEnvoy(c, 1, settings{envoy: bin}, work, "127.0.0.1:1", wasm)
 	if err != nil {
@@ -161,8 +161,8 @@ func calibMain(args []string) error {
 
 	var b strings.Builder
 	w := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
-	w("## Host-call calibration (build/bench/plugins/calib)\n\n")
-	w("- command: `%s`, %s, took %v\n", strings.TrimSpace("go run ./build/bench calib "+strings.Join(args, " ")),
+	w("## Host-call calibration (bench/plugins/calib)\n\n")
+	w("- command: `%s`, %s, took %v\n", strings.TrimSpace("go run ./bench calib "+strings.Join(args, " ")),
 		time.Now().UTC().Format("2006-01-02 15:04 UTC"), time.Since(start).Round(time.Second))
 	w("- machine: %d CPUs (%s), %s; Envoy %s, --concurrency 1, V8\n", runtime.NumCPU(), cpuModel(), runtime.Version(), orDash(version))
 	w("- each request repeats the op %d times in a loop inside OnHttpRequestHeaders, timed by the module; %d round(s) after one uncounted warm-up round; values are ns per call, median and min–max over rounds, the loop's own cost (nop) not subtracted\n", *n, *rounds)

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -17,10 +16,7 @@ import (
 	"strings"
 	"time"
 
-	func_e "github.com/tetratelabs/func-e"
-	"github.com/tetratelabs/func-e/api"
-
-	"github.com/apigw-wasm/apigw-wasm/build/envoyadmin"
+	"github.com/apigw-wasm/apigw-wasm/testkit/envoyproc"
 )
 
 // envoy is one running Envoy of one configuration and concurrency.
@@ -35,10 +31,8 @@ type envoy struct {
 	pid         int
 	readyIn     time.Duration // from the func-e call to /ready answering LIVE
 
-	cancel context.CancelFunc
-	done   chan struct{}
-	runErr error
-	log    *envoyadmin.LogFile
+	proc *envoyproc.Process
+	log  *envoyproc.LogFile
 }
 
 // startEnvoy renders c's bootstrap into dir and starts Envoy through func-e's library.
@@ -52,7 +46,6 @@ func startEnvoy(c *benchConfig, concurrency int, s settings, dir, upstream, wasm
 		cfg: c, concurrency: concurrency, dir: dir,
 		configPath: filepath.Join(dir, "envoy.json"),
 		logPath:    filepath.Join(dir, "envoy.log"),
-		done:       make(chan struct{}),
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
@@ -68,45 +61,17 @@ func startEnvoy(c *benchConfig, concurrency int, s settings, dir, upstream, wasm
 	if err != nil {
 		return nil, err
 	}
-	e.log = envoyadmin.NewLogFile(f)
-	adminFile := filepath.Join(dir, "admin-address.txt")
-	os.Remove(adminFile) // a kept folder may hold the address of an earlier run
-	args := []string{
-		"-c", e.configPath,
-		"--concurrency", strconv.Itoa(concurrency),
-		"--disable-hot-restart",
-		"--log-level", "info",
-		"--admin-address-path", adminFile,
-	}
-	opts := []api.RunOption{
-		api.StateHome(filepath.Join(dir, "func-e")),
-		api.RuntimeDir(filepath.Join(dir, "func-e")),
-		api.RunID("envoy"),
-		api.Out(e.log), api.EnvoyOut(e.log), api.EnvoyErr(e.log),
-	}
-	if s.envoy != "" {
-		opts = append(opts, api.EnvoyPath(s.envoy))
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	e.cancel = cancel
-	start := time.Now()
-	go func() {
-		e.runErr = func_e.Run(ctx, args, opts...)
-		close(e.done)
-	}()
-	readyCtx, readyCancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	adminURL, err := envoyadmin.WaitReady(readyCtx, adminFile, e.done)
-	readyCancel()
-	if err == nil {
-		e.adminURL = adminURL
-	} else if e.runErr != nil {
-		err = fmt.Errorf("%v: %v", err, e.runErr)
-	}
+	e.log = envoyproc.NewLogFile(f)
+	e.proc, err = envoyproc.Start(envoyproc.Options{
+		Config: e.configPath, Dir: dir, Concurrency: concurrency, LogLevel: "info",
+		EnvoyPath: s.envoy, Out: e.log, Err: e.log, ReadyTimeout: 3 * time.Minute,
+	})
 	if err != nil {
-		e.stop()
+		e.log.Close()
 		return nil, fmt.Errorf("(%s) c%d: %v\n%s", c.id, concurrency, err, e.tail(30))
 	}
-	e.readyIn = time.Since(start)
+	e.adminURL = e.proc.AdminURL
+	e.readyIn = e.proc.ReadyIn
 	if err := e.discover(); err != nil {
 		e.stop()
 		return nil, err
@@ -117,7 +82,7 @@ func startEnvoy(c *benchConfig, concurrency int, s settings, dir, upstream, wasm
 // discover finds the listener's port and the Envoy process (a child of this one, whose command
 // line names this configuration).
 func (e *envoy) discover() error {
-	ls, err := envoyadmin.Listeners(e.adminURL)
+	ls, err := e.proc.Listeners()
 	if err != nil || len(ls) != 1 {
 		return fmt.Errorf("admin /listeners: %v %v", ls, err)
 	}
@@ -245,16 +210,13 @@ func (e *envoy) tail(n int) string {
 }
 
 func (e *envoy) stop() {
-	if e.cancel == nil {
+	if e.proc == nil {
 		return
 	}
-	e.cancel()
-	select {
-	case <-e.done:
-	case <-time.After(30 * time.Second):
+	if !e.proc.Stop(30 * time.Second) {
 		logf("envoy of %s did not exit", e.dir)
 	}
-	e.cancel = nil
+	e.proc = nil
 	if e.log != nil {
 		e.log.Close()
 	}

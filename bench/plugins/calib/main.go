@@ -12,7 +12,7 @@ import (
 	"github.com/tetratelabs/proxy-wasm-go-sdk/proxywasm"
 	"github.com/tetratelabs/proxy-wasm-go-sdk/proxywasm/types"
 
-	"github.com/apigw-wasm/apigw-wasm/build/bench/benchcfg"
+	"github.com/apigw-wasm/apigw-wasm/bench/benchcfg"
 	"github.com/apigw-wasm/apigw-wasm/internal/config"
 	"github.com/apigw-wasm/apigw-wasm/internal/gateway"
 	"github.com/apigw-wasm/apigw-wasm/internal/hmacauth"

@@ -1,4 +1,4 @@
-// Command demoupstream is the upstream of `make run`. It answers every request with JSON that
+// Command upstream is the upstream of `make run`. It answers every request with JSON that
 // describes what it received (method, path with query, host, headers, body), so the gateway's
 // work shows: the rewritten path, the added headers such as x-api-requestid.
 package main
@@ -30,7 +30,7 @@ type echo struct {
 func main() {
 	addr := flag.String("addr", "127.0.0.1:18000", "listen address")
 	flag.Parse()
-	log.SetPrefix("demoupstream: ")
+	log.SetPrefix("demo upstream: ")
 	log.SetFlags(0)
 
 	srv := &http.Server{

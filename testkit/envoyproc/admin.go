@@ -1,7 +1,4 @@
-// Package envoyadmin reads what the tests, `make run` and `make bench` need from a starting
-// Envoy's admin API: when it is ready, and which addresses its port-0 listeners bound. func-e
-// writes the admin address to a file (--admin-address-path) that WaitReady reads.
-package envoyadmin
+package envoyproc
 
 import (
 	"context"

@@ -1,5 +1,5 @@
 // Package gwbench benchmarks the gateway's pipeline on exactly the requests and configurations
-// the Envoy benchmark uses, outside Envoy: natively (`go test -bench . ./build/bench/gwbench`)
+// the Envoy benchmark uses, outside Envoy: natively (`go test -bench . ./bench/gwbench`)
 // and compiled to wasm in V8, the engine Envoy runs the module in (`make bench-wasm`, through
 // Node.js and Go's go_js_wasm_exec). The gap between the two is what the wasm target costs; the
 // gap between the V8 figures and the plugin's cost in Envoy is host calls and the runtime.
@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/apigw-wasm/apigw-wasm/build/bench/benchcfg"
+	"github.com/apigw-wasm/apigw-wasm/bench/benchcfg"
 	"github.com/apigw-wasm/apigw-wasm/internal/config"
 	"github.com/apigw-wasm/apigw-wasm/internal/gateway"
 	"github.com/apigw-wasm/apigw-wasm/internal/hmacauth"

@@ -1,4 +1,4 @@
-// Command abiguest is the module build/wasmhost's tests run: it makes, depending on the
+// Command abiguest is the module testkit/wasmhost's tests run: it makes, depending on the
 // request's :path, the host calls the gateway does not make (bodies, header adds and removes,
 // whole header maps, local replies, metrics, effective contexts, ...) and logs what it got, so
 // that the test can compare the host's answers with Envoy's. Built by build/wasmbuild.

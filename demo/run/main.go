@@ -1,4 +1,4 @@
-// Command run is what `make run` starts: the demo upstream (build/demoupstream) and Envoy, through
+// Command run is what `make run` starts: the demo upstream (demo/upstream) and Envoy, through
 // func-e, with envoy-examples/envoy.yaml and the built module. It makes the example's TLS
 // certificate when missing, waits until Envoy is ready, prints what to try
 // (envoy-examples/try.txt), and on Ctrl-C or SIGTERM stops both and waits for them to exit.
@@ -16,14 +16,12 @@ import (
 	"os/signal"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
-	func_e "github.com/tetratelabs/func-e"
-	"github.com/tetratelabs/func-e/api"
-
-	"github.com/apigw-wasm/apigw-wasm/build/envoyadmin"
+	"github.com/apigw-wasm/apigw-wasm/testkit/envoyproc"
 )
 
 type options struct {
@@ -38,7 +36,7 @@ func main() {
 	flag.StringVar(&o.config, "config", "envoy-examples/envoy.yaml", "Envoy configuration")
 	flag.StringVar(&o.wasm, "wasm", "build/apigw.wasm", "the module envoy.yaml loads (checked only)")
 	flag.StringVar(&o.try, "try", "envoy-examples/try.txt", "what to print once Envoy is ready")
-	flag.StringVar(&o.upstream, "upstream", "build/bin/demoupstream", "demo upstream binary")
+	flag.StringVar(&o.upstream, "upstream", "build/bin/upstream", "demo upstream binary")
 	// The address of the cluster "demo" in envoy.yaml.
 	flag.StringVar(&o.upAddr, "upstream-addr", "127.0.0.1:18000", "demo upstream listen address")
 	flag.StringVar(&o.certDir, "certs", "build/.cache/certs", "where the TLS certificate is made (envoy.yaml reads it there)")
@@ -83,42 +81,39 @@ func run(o options) error {
 		return err
 	}
 	defer os.RemoveAll(tmp)
-	adminFile := filepath.Join(tmp, "admin-address.txt")
-	args := []string{
-		"-c", o.config,
-		"--concurrency", o.concurrency,
-		"--disable-hot-restart", // no shared memory: tests may run Envoys at the same time
-		"--log-level", o.logLevel,
-		"--component-log-level", "wasm:info",
-		"--admin-address-path", adminFile,
+	concurrency, err := strconv.Atoi(o.concurrency)
+	if err != nil {
+		return fmt.Errorf("-concurrency: %v", err)
 	}
-	runOpts := []api.RunOption{
-		api.StateHome(tmp), api.RuntimeDir(tmp),
-		api.Out(os.Stderr), api.EnvoyOut(os.Stdout), api.EnvoyErr(os.Stderr),
+	started := make(chan *envoyproc.Process, 1)
+	startErr := make(chan error, 1)
+	go func() {
+		p, err := envoyproc.Start(envoyproc.Options{
+			Config: o.config, Dir: tmp, Concurrency: concurrency, LogLevel: o.logLevel,
+			Args:      []string{"--component-log-level", "wasm:info"},
+			EnvoyPath: os.Getenv("ENVOY_PATH"), Out: os.Stdout, Err: os.Stderr,
+		})
+		started <- p
+		startErr <- err
+	}()
+	var proc *envoyproc.Process
+	select {
+	case proc = <-started:
+	case <-ctx.Done():
+		proc = <-started // Start returns within its ready timeout
 	}
-	if p := os.Getenv("ENVOY_PATH"); p != "" {
-		runOpts = append(runOpts, api.EnvoyPath(p))
-	}
-	envoyCtx, stopEnvoy := context.WithCancel(context.Background())
-	envoyDone := make(chan error, 1)
-	go func() { envoyDone <- func_e.Run(envoyCtx, args, runOpts...) }()
 	defer func() {
-		stopEnvoy() // func-e kills Envoy when its context ends
-		select {
-		case <-envoyDone:
-		case <-time.After(15 * time.Second):
+		if !proc.Stop(15 * time.Second) {
 			fmt.Fprintln(os.Stderr, "run: Envoy did not exit")
 		}
 	}()
-
-	exited := make(chan struct{})
-	go func() { err := <-envoyDone; envoyDone <- err; close(exited) }()
-	readyCtx, readyCancel := context.WithTimeout(ctx, 2*time.Minute)
-	adminURL, err := envoyadmin.WaitReady(readyCtx, adminFile, exited)
-	readyCancel()
-	if err != nil {
+	if err := <-startErr; err != nil {
 		return err
 	}
+	if ctx.Err() != nil {
+		return nil
+	}
+	adminURL := proc.AdminURL
 	admin := strings.TrimPrefix(adminURL, "http://")
 	banner(o, admin)
 
@@ -126,9 +121,8 @@ func run(o options) error {
 	case <-ctx.Done():
 		fmt.Fprintln(os.Stderr, "\nrun: stopping")
 		return nil
-	case err := <-envoyDone:
-		envoyDone <- err // for the deferred wait
-		return fmt.Errorf("Envoy exited: %v", err)
+	case <-proc.Done():
+		return fmt.Errorf("Envoy exited: %v", proc.Err())
 	case err := <-upDone:
 		upDone <- err
 		return fmt.Errorf("demo upstream exited: %v", err)
@@ -181,7 +175,7 @@ func banner(o options, admin string) {
 
 // listeners reads the listeners' names and addresses from the admin API.
 func listeners(admin string) [][2]string {
-	ls, err := envoyadmin.Listeners("http://" + admin)
+	ls, err := envoyproc.Listeners("http://" + admin)
 	if err != nil {
 		return nil
 	}

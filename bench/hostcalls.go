@@ -11,12 +11,12 @@ import (
 
 	"github.com/tetratelabs/wazero"
 
-	"github.com/apigw-wasm/apigw-wasm/build/bench/benchcfg"
-	"github.com/apigw-wasm/apigw-wasm/build/wasmhost"
+	"github.com/apigw-wasm/apigw-wasm/bench/benchcfg"
+	"github.com/apigw-wasm/apigw-wasm/testkit/wasmhost"
 )
 
 // hostcallsMain counts the calls across the host boundary that one request of configurations
-// (b) and (c) makes: the module runs in build/wasmhost (wazero), not in Envoy, so the counts are
+// (b) and (c) makes: the module runs in testkit/wasmhost (wazero), not in Envoy, so the counts are
 // exact and every call is named, the Go runtime's WASI calls and the host's calls into the guest
 // (proxy_on_memory_allocate among them) included. The request is the benchmark's, signed, and
 // must pass to the upstream with the rewritten path, or the run fails.
