@@ -1,11 +1,11 @@
 package tests
 
-// Backends (spec section 3 steps 12-13, section 8): microservice backends, url backends through
-// the dynamic forward proxy cluster with endpoint_deny, and the response path against real
+// Backends (docs/gateway.md section 3 steps 12-13, section 8): microservice backends, url backends
+// through the dynamic forward proxy cluster with endpoint_deny, and the response path against real
 // misbehaving upstreams (refused, reset, closed, stalled, answering 5xx themselves) and clients
 // that go away. One shared gateway carries every API of this file and of metrics_test.go; its
-// second listener, "deny", has a plugin configuration of its own, with a custom endpoint_deny.
-// An access log line per request shows what Envoy recorded (response flags, code details).
+// second listener, "deny", has a plugin configuration of its own, with a custom endpoint_deny. An
+// access log line per request shows what Envoy recorded (response flags, code details).
 //
 // The upstream path of a microservice backend, as observed: the entry's "path" with the API's
 // {var}s filled, followed, for a prefix API, by the request path after the prefix (one slash
@@ -424,7 +424,8 @@ func TestBackendsMicroserviceErrors(t *testing.T) {
 		{Name: "service query empty", Req: Request{Path: "/release/ms-hq?svc=", Header: ns}, Status: 404, Message: notFound},
 		{Name: "no query at all", Req: Request{Path: "/release/ms-hq/x", Header: ns}, Status: 404, Message: notFound},
 		{Name: "path pair unknown", Req: Request{Path: "/release/ms/ns/zz"}, Status: 404, Message: notFound},
-		// An empty path variable is absent: step 11 answers before the backend (spec step 5).
+		// An empty path variable is absent: step 11 answers before the backend (docs/gateway.md
+		// section 3, step 5).
 		{Name: "path variable empty", Req: Request{Path: "/release/ms/ns/"}, Status: 403, Message: "path variable svc is required."},
 		{Name: "service header absent", Req: Request{Path: "/release/ms-qh?ns=ns"}, Status: 404, Message: notFound},
 		{Name: "missing namespace_location", Req: Request{Path: "/release/broken/no-location?svc=a", Header: ns}, Status: 481, Message: "Get location of micro service info fail."},
@@ -574,7 +575,7 @@ func TestBackendsEndpointDeny(t *testing.T) {
 }
 
 // TestBackendsURLPathVariables: a url's path is the backend path, so its {var}s take the API's
-// variables as a backend path's do (spec section 3, "Routing to the upstream").
+// variables as a backend path's do (docs/gateway.md section 3, "Routing to the upstream").
 func TestBackendsURLPathVariables(t *testing.T) {
 	e := backends(t)
 	r := e.g.Do(t, Request{Host: backendsHost, Path: "/release/url-tpl/77?k"})

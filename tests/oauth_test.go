@@ -14,12 +14,12 @@ import (
 	"time"
 )
 
-// OAuth 2.0 id_token (spec section 6). Keys and tokens come from an implementation that is not
-// the one under test: PyJWT with cryptography, run from build/.venv (make pydeps installs them).
-// Python generates the keys (RSA 2048, EC P-256, P-384, P-521), exports their public halves as
-// JWK and PEM for the gateway configuration, and signs tokens with the claims the Go side asks
-// for; the attack tokens (alg none, HS256 keyed with the public key text, a swapped payload)
-// are put together in Python too.
+// OAuth 2.0 id_token (docs/gateway.md section 6). Keys and tokens come from an implementation that
+// is not the one under test: PyJWT with cryptography, run from build/.venv (make pydeps installs
+// them). Python generates the keys (RSA 2048, EC P-256, P-384, P-521), exports their public halves
+// as JWK and PEM for the gateway configuration, and signs tokens with the claims the Go side asks
+// for; the attack tokens (alg none, HS256 keyed with the public key text, a swapped payload) are
+// put together in Python too.
 
 // oauthPython makes the keys and tokens described by the JSON request on stdin:
 //

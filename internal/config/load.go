@@ -34,7 +34,7 @@ const (
 // DefaultEndpointDeny are the backend address ranges refused when endpoint_deny is absent.
 var DefaultEndpointDeny = []string{"169.254.0.0/16", "0.0.0.0/8"}
 
-// Methods are the request methods the gateway supports (spec step 4).
+// Methods are the request methods the gateway supports (docs/gateway.md section 3, step 4).
 var Methods = []string{"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"}
 
 // Load parses and validates a configuration document. On failure the error is Errors.

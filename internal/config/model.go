@@ -2,10 +2,10 @@
 //
 // Load parses the document once with gjson, checks every field's shape, type and enum value,
 // resolves every reference (services, APIs, secrets, plans) and compiles what the request path
-// needs (path matchers per environment, host index, CIDR sets). A document that is not valid
-// fails as a whole, with one Error per problem naming its JSON path. An API whose settings are
-// well-formed but unusable (spec section 3, step 6) is kept and marked with its 481 answer, so
-// the rest of the configuration keeps working. Nothing in the model changes after Load.
+// needs (path matchers per environment, host index, CIDR sets). A document that is not valid fails
+// as a whole, with one Error per problem naming its JSON path. An API whose settings are
+// well-formed but unusable (docs/gateway.md section 3, step 6) is kept and marked with its 481
+// answer, so the rest of the configuration keeps working. Nothing in the model changes after Load.
 package config
 
 import (

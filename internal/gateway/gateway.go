@@ -1,7 +1,7 @@
-// Package gateway is the request pipeline of spec section 3: a request view goes in, a decision
-// comes out — either a local reply (an error of the table, a mock, a redirect) or the changes
-// that route the request to its upstream. The steps run in the order of the spec, each one
-// either passing the request on or answering it; the order is the table `pipeline` below. The
+// Package gateway is the request pipeline of docs/gateway.md section 3: a request view goes in, a
+// decision comes out — either a local reply (an error of the table, a mock, a redirect) or the
+// changes that route the request to its upstream. The steps run in the order of that section, each
+// one either passing the request on or answering it; the order is the table `pipeline` below. The
 // package knows nothing of the proxy-wasm host: plugin/ adapts Envoy to Request and Decision.
 package gateway
 
@@ -129,7 +129,7 @@ type state struct {
 // step is one stage of the pipeline: nil passes the request on, a reply answers it.
 type step func(*state) *Reply
 
-// pipeline is spec section 3 in order.
+// pipeline is docs/gateway.md section 3, in order.
 var pipeline = []step{
 	stepHost,        // 1
 	stepEnvironment, // 2

@@ -70,7 +70,7 @@ func (h hmacRequest) Values(name string) []string { return h.r.Headers.Values(na
 func (h hmacRequest) Method() string              { return h.r.Method }
 func (h hmacRequest) Path() string                { return h.r.Path }
 
-// secretAuth is spec section 5: plan binding, the signature, then the secret's plans.
+// secretAuth is docs/gateway.md section 5: plan binding, the signature, then the secret's plans.
 func (st *state) secretAuth() *Reply {
 	api, env := st.d.API, st.env.Env
 	if !api.HasPlan[env] {
@@ -156,8 +156,8 @@ func stepParams(st *state) *Reply {
 	return nil
 }
 
-// oauth is spec section 6: the token of the linked authorization API's location, verified
-// with its key.
+// oauth is docs/gateway.md section 6: the token of the linked authorization API's location,
+// verified with its key.
 func (st *state) oauth() *Reply {
 	auth := st.d.API.OAuthAPI
 	if auth == nil || auth.OAuthConfig == nil || auth.OAuthConfig.Key == nil {
