@@ -42,13 +42,7 @@ type Request struct {
 }
 
 // Reply is an answer the gateway gives itself.
-type Reply struct {
-	Status  int
-	Headers [][2]string
-	Body    []byte
-	Code    reply.Code // the table row for error answers; None for mocks and redirects
-	Message string     // the filled message of an error answer, for the log
-}
+type Reply = reply.Answer
 
 // Decision is the outcome of Handle.
 type Decision struct {
@@ -60,7 +54,8 @@ type Decision struct {
 
 	// SetHeaders replace (or add) request headers on the way upstream, pseudo-headers included.
 	SetHeaders [][2]string
-	// ResponseHeaders are added to the upstream's response.
+	// ResponseHeaders are set on the response the upstream gives (see Respond): the request id,
+	// then the API's CORS and limit headers.
 	ResponseHeaders [][2]string
 
 	// NeedBody asks for the whole request body: the API checks body parameters. Call Resume
@@ -71,6 +66,9 @@ type Decision struct {
 
 	paused *state // where Resume continues
 	next   int
+
+	requestID string
+	respBuf   [9][2]string // ResponseHeaders without an allocation: the id, 4 CORS and 4 limit headers
 }
 
 // Gateway runs the pipeline over one immutable configuration.
@@ -154,6 +152,7 @@ func (g *Gateway) Handle(r *Request) *Decision {
 	}{}
 	d, st := &both.d, &both.st
 	st.g, st.r, st.d = g, r, d
+	d.requestID = r.RequestID
 	st.uri, st.q, _ = strings.Cut(r.Path, "?")
 	st.run(0)
 	return d
@@ -204,13 +203,15 @@ func (st *state) finish() {
 			limits, n = out.Headers(), len(limits)
 		}
 	}
+	if st.d.Reply == nil {
+		h := append(st.d.respBuf[:0], [2]string{reply.RequestIDHeader, st.r.RequestID})
+		st.d.ResponseHeaders = append(append(h, st.extra...), limits[:n]...)
+		return
+	}
 	if len(st.extra)+n == 0 {
 		return
 	}
-	dst := &st.d.ResponseHeaders
-	if st.d.Reply != nil {
-		dst = &st.d.Reply.Headers
-	}
+	dst := &st.d.Reply.Headers
 	h := make([][2]string, 0, len(*dst)+len(st.extra)+n)
 	h = append(append(h, *dst...), st.extra...)
 	*dst = append(h, limits[:n]...)
@@ -235,20 +236,7 @@ func (st *state) fail(c reply.Code, arg string) *Reply {
 }
 
 // failWith is the reply for an answer of the table.
-func (st *state) failWith(e *reply.Error) *Reply {
-	c := e.Code
-	msg := e.Error()
-	return &Reply{
-		Status: c.Status(),
-		Headers: [][2]string{
-			{"content-type", reply.ContentType},
-			{reply.RequestIDHeader, st.r.RequestID},
-		},
-		Body:    reply.JSONMessage(msg),
-		Code:    c,
-		Message: msg,
-	}
-}
+func (st *state) failWith(e *reply.Error) *Reply { return e.Answer(st.r.RequestID) }
 
 func stepHost(st *state) *Reply {
 	a := st.r.Authority
