@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -325,13 +324,8 @@ func oauthSetup(t *testing.T) *oauthEnv {
 			}
 			w.WriteHeader(200)
 		})
-		// A port with nothing listening: connections are refused.
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, err
-		}
-		closed := l.Addr().String()
-		l.Close()
+		// A port with nothing listening, kept bound: connections are refused.
+		closed := closedPort(binaryOwner{})
 		e.g, err = startGateway(binaryOwner{}, Options{
 			PluginConfig: conf,
 			Clusters:     map[string]string{"biz": e.biz.Addr, "authsrv": e.authUp.Addr, "stall": stall.Addr, "closed": closed},
