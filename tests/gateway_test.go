@@ -187,7 +187,11 @@ func startGateway(o owner, opts Options) (*Gateway, error) {
 			return g, err
 		}
 	}
-	b := g.bootstrap(certFile, keyFile)
+	dns, err := sharedDNSStub()
+	if err != nil {
+		return g, err
+	}
+	b := g.bootstrap(certFile, keyFile, dns.Addr)
 	if opts.Bootstrap != nil {
 		opts.Bootstrap(b)
 	}
@@ -249,7 +253,7 @@ func (g *Gateway) discoverListeners() error {
 }
 
 // bootstrap renders Envoy's configuration, as JSON-ready maps, following envoy-examples/envoy.yaml.
-func (g *Gateway) bootstrap(certFile, keyFile string) map[string]any {
+func (g *Gateway) bootstrap(certFile, keyFile string, dns *net.UDPAddr) map[string]any {
 	o := g.opts
 	hcm := map[string]any{
 		"@type":       "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
@@ -285,7 +289,7 @@ func (g *Gateway) bootstrap(certFile, keyFile string) map[string]any {
 				"name": "envoy.filters.http.dynamic_forward_proxy",
 				"typed_config": map[string]any{
 					"@type":            "type.googleapis.com/envoy.extensions.filters.http.dynamic_forward_proxy.v3.FilterConfig",
-					"dns_cache_config": dnsCache(),
+					"dns_cache_config": dnsCache(dns),
 				},
 			},
 			map[string]any{
@@ -346,7 +350,7 @@ func (g *Gateway) bootstrap(certFile, keyFile string) map[string]any {
 			"name": "envoy.clusters.dynamic_forward_proxy",
 			"typed_config": map[string]any{
 				"@type":            "type.googleapis.com/envoy.extensions.clusters.dynamic_forward_proxy.v3.ClusterConfig",
-				"dns_cache_config": dnsCache(),
+				"dns_cache_config": dnsCache(dns),
 			},
 		},
 	}}
@@ -383,9 +387,25 @@ func (g *Gateway) bootstrap(certFile, keyFile string) map[string]any {
 	}
 }
 
-// dnsCache must be the same in the dynamic forward proxy filter and cluster.
-func dnsCache() map[string]any {
-	return map[string]any{"name": "apigw_dns_cache", "dns_lookup_family": "V4_PREFERRED"}
+// dnsCache must be the same in the dynamic forward proxy filter and cluster. It asks only the
+// tests' DNS stub at dns (c-ares, no search domain): never the system's resolver, which an
+// offline machine may leave unanswered.
+func dnsCache(dns *net.UDPAddr) map[string]any {
+	return map[string]any{
+		"name":              "apigw_dns_cache",
+		"dns_lookup_family": "V4_PREFERRED",
+		"typed_dns_resolver_config": map[string]any{
+			"name": "envoy.network.dns_resolver.cares",
+			"typed_config": map[string]any{
+				"@type": "type.googleapis.com/envoy.extensions.network.dns_resolver.cares.v3.CaresDnsResolverConfig",
+				"resolvers": []any{map[string]any{"socket_address": map[string]any{
+					"address": dns.IP.String(), "port_value": dns.Port, "protocol": "UDP",
+				}}},
+				"use_resolvers_as_fallback": false,
+				"dns_resolver_options":      map[string]any{"no_default_search_domain": true},
+			},
+		},
+	}
 }
 
 // Stop stops Envoy and waits for it to exit. Tests rarely need it: the gateway stops by itself
