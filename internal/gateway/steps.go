@@ -63,7 +63,8 @@ func stepAuth(st *state) *Reply {
 	return nil
 }
 
-// hmacRequest is what the HMAC verifier reads of the request.
+// hmacRequest is what the HMAC verifier reads of the request. Its path is the one the client
+// sent, not the normalized one: the client signed what it sent (spec section 5).
 type hmacRequest struct{ r *Request }
 
 func (h hmacRequest) Values(name string) []string { return h.r.Headers.Values(name) }
