@@ -127,9 +127,10 @@ func (p paramRequest) Header(name string) (string, bool)  { return p.st.r.Header
 func (p paramRequest) Query() string                      { return p.st.q }
 func (p paramRequest) Body() []byte                       { return p.st.r.Body }
 
-// stepParams is step 11.
+// stepParams is step 11. A WEBSOCKET API checks its two handshake headers on every request,
+// upgrade or not.
 func stepParams(st *state) *Reply {
-	if st.d.API.Protocol == config.APIProtoWebSocket && isUpgrade(st.r.Headers) {
+	if st.d.API.Protocol == config.APIProtoWebSocket {
 		if _, ok := st.r.Headers.Get("sec-websocket-key"); !ok {
 			return st.fail(reply.NeedWebSocketKey, "")
 		}
