@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/tetratelabs/proxy-wasm-go-sdk/proxywasm"
 	"github.com/tetratelabs/proxy-wasm-go-sdk/proxywasm/types"
@@ -16,6 +17,7 @@ import (
 type httpContext struct {
 	types.DefaultHttpContext
 	plugin    *pluginContext
+	id        uint32 // the host's context id
 	requestID string
 	decision  *gateway.Decision
 	replied   bool // the plugin answered locally; its reply passes the response callbacks too
@@ -86,6 +88,7 @@ func (h *httpContext) OnHttpRequestHeaders(_ int, endOfStream bool) (action type
 			// Held at headers (allow_on_headers_stop_iteration): nothing goes upstream until
 			// the body has been checked.
 			h.waitBody = true
+			h.plugin.watch.hold(h)
 			return types.ActionPause
 		}
 		h.plugin.gw.Resume(d, nil)
@@ -98,6 +101,7 @@ func (h *httpContext) OnHttpRequestBody(bodySize int, endOfStream bool) (action 
 	if !h.waitBody {
 		return types.ActionContinue
 	}
+	h.plugin.watch.bodyArrived()
 	h.bodySize = bodySize
 	if !endOfStream {
 		return types.ActionPause // Envoy buffers, within its buffer limit
@@ -110,6 +114,7 @@ func (h *httpContext) OnHttpRequestTrailers(int) (action types.Action) {
 	if !h.waitBody {
 		return types.ActionContinue
 	}
+	h.plugin.watch.bodyArrived()
 	return h.bodyDone()
 }
 
@@ -125,6 +130,29 @@ func (h *httpContext) bodyDone() types.Action {
 	}
 	h.plugin.gw.Resume(h.decision, body)
 	return h.apply(h.decision)
+}
+
+// bodyNeverCame answers a request held for a body that Envoy has not delivered after waited
+// (bodyWatch): 500, and a log line naming the setting it needs. It runs in the plugin's tick,
+// so the request's context is made the effective one first.
+func (h *httpContext) bodyNeverCame(waited time.Duration) {
+	defer func() {
+		if r := recover(); r != nil {
+			proxywasm.LogErrorf("internal error in the body watch request_id=%s: %v", h.requestID, r)
+		}
+	}()
+	if err := proxywasm.SetEffectiveContext(h.id); err != nil {
+		proxywasm.LogErrorf("cannot answer a request held for its body: %v request_id=%s", err, h.requestID)
+		return
+	}
+	api := "-"
+	if d := h.decision; d != nil && d.API != nil {
+		api = d.Service.ID + "/" + d.API.ID
+	}
+	proxywasm.LogErrorf("no request body after %s: API %s has body parameters, which need %s: true in the wasm filter's config; answered 500 request_id=%s",
+		waited.Round(time.Millisecond), api, settingName, h.requestID)
+	h.waitBody = false
+	h.sendFault()
 }
 
 // apply carries out a final decision: a local reply, or the request's way upstream.
@@ -294,6 +322,9 @@ func (h *httpContext) OnHttpStreamDone() {
 	}()
 	if h.requestID == "" {
 		return
+	}
+	if h.waitBody {
+		h.plugin.watch.release(h)
 	}
 	if !h.sawReply && !h.replied {
 		if flags, _ := intProperty(propFlags); flags&(flagDownstreamClosed|flagDownstreamReset) != 0 {

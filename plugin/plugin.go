@@ -19,6 +19,7 @@ type pluginContext struct {
 	ids     requestIDs
 	metrics metrics
 	store   sharedData
+	watch   bodyWatch
 }
 
 func (p *pluginContext) OnPluginStart(int) (status types.OnPluginStartStatus) {
@@ -57,6 +58,7 @@ func (p *pluginContext) OnPluginStart(int) (status types.OnPluginStartStatus) {
 	}
 	p.gw = gateway.New(cfg, &p.store)
 	p.gw.Clock = wallClock
+	p.watch.start(cfg)
 	apis := 0
 	for _, s := range cfg.Services {
 		apis += len(s.APIs)
@@ -66,6 +68,16 @@ func (p *pluginContext) OnPluginStart(int) (status types.OnPluginStartStatus) {
 	return types.OnPluginStartStatusOK
 }
 
-func (p *pluginContext) NewHttpContext(uint32) types.HttpContext {
-	return &httpContext{plugin: p}
+func (p *pluginContext) NewHttpContext(id uint32) types.HttpContext {
+	return &httpContext{plugin: p, id: id}
+}
+
+// OnTick runs the body watch (bodywatch.go), the only user of the tick.
+func (p *pluginContext) OnTick() {
+	defer func() {
+		if r := recover(); r != nil {
+			proxywasm.LogErrorf("internal error in the tick: %v", r)
+		}
+	}()
+	p.watch.tick()
 }
