@@ -4,6 +4,8 @@
 // holds the normalization of request paths; the rest of the grammar is to move in later.
 package httpsyntax
 
+import "unsafe"
+
 // NormalizePath returns the path part of a request target (without the query) in the form every
 // decision of the gateway uses, or ok false when the path must be refused. It is spec step 1b:
 //
@@ -35,7 +37,8 @@ func NormalizePath(p string) (string, bool) {
 	if separator && hasSeparatorEscape(b) {
 		return "", false
 	}
-	return string(b), true
+	// b is never written again: the string can share its bytes, as strings.Builder's does.
+	return unsafe.String(unsafe.SliceData(b), len(b)), true
 }
 
 // isNormal reports whether NormalizePath leaves p as it is for certain: no '%', no '\' and no
