@@ -86,7 +86,7 @@ func (h *httpContext) OnHttpRequestHeaders(_ int, endOfStream bool) (action type
 	if d.NeedBody {
 		if !endOfStream {
 			// Held at headers (allow_on_headers_stop_iteration): nothing goes upstream until
-			// the body has been checked.
+			// the body has been checked. The watch answers if Envoy never delivers it.
 			h.waitBody = true
 			h.plugin.watch.hold(h)
 			return types.ActionPause
@@ -132,7 +132,7 @@ func (h *httpContext) bodyDone() types.Action {
 	return h.apply(h.decision)
 }
 
-// bodyNeverCame answers a request held for a body that Envoy has not delivered after waited
+// bodyNeverCame answers a request that has waited, held, for a body Envoy did not deliver
 // (bodyWatch): 500, and a log line naming the setting it needs. It runs in the plugin's tick,
 // so the request's context is made the effective one first.
 func (h *httpContext) bodyNeverCame(waited time.Duration) {
