@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"strconv"
+	"time"
 
 	"github.com/apigw-wasm/apigw-wasm/internal/gateway"
 	"github.com/apigw-wasm/apigw-wasm/internal/reply"
@@ -82,8 +83,9 @@ func (h *httpContext) onRequestHeaders(end bool) abi.Action {
 	if d.NeedBody {
 		if !end {
 			// Held at headers (allow_on_headers_stop_iteration): nothing goes upstream until
-			// the body has been checked.
+			// the body has been checked. The watch answers if Envoy never delivers it.
 			h.waitBody = true
+			h.root.watch.hold(h)
 			return abi.Pause
 		}
 		gw.Resume(d, nil)
@@ -111,6 +113,7 @@ func (h *httpContext) onRequestBody(size int, end bool) abi.Action {
 	if !h.waitBody {
 		return abi.Continue
 	}
+	h.root.watch.bodyArrived()
 	h.bodySize = size
 	if !end {
 		return abi.Pause // Envoy buffers, within its buffer limit
@@ -122,7 +125,26 @@ func (h *httpContext) onRequestTrailers() abi.Action {
 	if !h.waitBody {
 		return abi.Continue
 	}
+	h.root.watch.bodyArrived()
 	return h.bodyDone()
+}
+
+// bodyNeverCame answers a request that has waited, held, for a body Envoy did not deliver
+// (bodyWatch): 500, and a log line naming the setting it needs. It runs in the plugin's tick,
+// so the request's context is made the effective one first.
+func (h *httpContext) bodyNeverCame(waited time.Duration) {
+	if err := h.host.setEffectiveContext(h.id); err != nil {
+		h.hostFailed(err)
+		return
+	}
+	api := "-"
+	if d := h.decision; d != nil && d.API != nil {
+		api = d.Service.ID + "/" + d.API.ID
+	}
+	h.host.log(abi.LogError, fmt.Sprintf("no request body after %s: API %s has body parameters, which need %s: true in the wasm filter's config; answered 500 request_id=%s",
+		waited.Round(time.Millisecond), api, settingName, h.requestID))
+	h.waitBody = false
+	h.sendFault()
 }
 
 func (h *httpContext) bodyDone() abi.Action {
@@ -216,6 +238,9 @@ func (h *httpContext) onResponseHeaders(bool) abi.Action {
 func (h *httpContext) onLog() {
 	if h.requestID == "" {
 		return
+	}
+	if h.waitBody && h.root != nil {
+		h.root.watch.release(h)
 	}
 	if !h.sawResponse && !h.replied {
 		flags, err := intProperty(h.host, propFlags)

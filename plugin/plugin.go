@@ -19,6 +19,7 @@ type rootContext struct {
 	ids     requestIDs
 	metrics metrics
 	store   sharedData
+	watch   bodyWatch
 }
 
 // configure loads the plugin configuration; false refuses it (Envoy rejects the listener).
@@ -55,6 +56,8 @@ func (p *rootContext) configure(size int) bool {
 	p.metrics.host = p.host
 	p.gw = gateway.New(cfg, &p.store)
 	p.gw.Clock = p.host.now
+	p.watch.host = p.host
+	p.watch.start(cfg)
 	apis := 0
 	for _, s := range cfg.Services {
 		apis += len(s.APIs)
@@ -64,7 +67,8 @@ func (p *rootContext) configure(size int) bool {
 	return true
 }
 
-func (p *rootContext) onTick() {}
+// onTick runs the body watch (bodywatch.go).
+func (p *rootContext) onTick() { p.watch.tick() }
 
 func (p *rootContext) onHTTPCallResponse(token uint32, headers, bodySize int) {}
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/apigw-wasm/apigw-wasm/plugin/abi"
 )
@@ -140,5 +141,75 @@ func TestHostFailure(t *testing.T) {
 	}
 	if !strings.Contains(line, "headers: internal failure request_id="+get(s.reply.headers, "x-api-requestid")) {
 		t.Fatalf("host failure line: %q", line)
+	}
+}
+
+const bodyConfig = `{"services":[{"id":"s","default_domain":"s.example.com","apis":[
+  {"id":"form","path":"=/form","method":"POST","parameters":[{"name":"name","position":"body","required":true}],
+   "backend":{"type":"http","cluster":"c"}},
+  {"id":"plain","path":"=/plain","backend":{"type":"http","cluster":"c"}}]}]}`
+
+func formHeaders(path string) [][2]string {
+	return [][2]string{{":authority", "s.example.com"}, {":method", "POST"}, {":path", path},
+		{"content-type", "application/x-www-form-urlencoded"}}
+}
+
+// TestBodyWatch: a request held for a body that never comes is answered 500 from the tick,
+// with a log line naming the setting, while no held request has had its body; the first body
+// ends the watch and its tick.
+func TestBodyWatch(t *testing.T) {
+	defer func(d time.Duration) { holdBound = d }(holdBound)
+	holdBound = 0 // every held request is overdue at the next tick
+
+	tv, ok := startVM(t, bodyConfig)
+	if !ok {
+		t.Fatalf("start failed: %q", tv.host.logs)
+	}
+	if !tv.host.logged("allow_on_headers_stop_iteration") || !tv.host.logged("s/form") || tv.host.logged("s/plain") {
+		t.Fatalf("start warning: %q", tv.host.logs)
+	}
+	if p := tv.host.tick[tv.root]; p != 1000 {
+		t.Fatalf("tick period %d", p)
+	}
+	held, hs, act := tv.request(formHeaders("/release/form"), false, nil)
+	if act != abi.Pause || hs.reply != nil {
+		t.Fatal("the request was not held for its body")
+	}
+	_, other, _ := tv.request(formHeaders("/release/plain"), false, nil) // not held: never answered by the watch
+	tv.host.enter(tv.root)
+	tv.vm.OnTick(tv.root)
+	if hs.reply == nil || hs.reply.status != 500 || string(hs.reply.body) != `{"message":"Internal Server Error."}` {
+		t.Fatalf("held request after the bound: %+v", hs.reply)
+	}
+	if other.reply != nil {
+		t.Fatalf("a request not held was answered: %+v", other.reply)
+	}
+	if !tv.host.logged("API s/form has body parameters, which need allow_on_headers_stop_iteration") {
+		t.Fatalf("error log: %q", tv.host.logs)
+	}
+	tv.finish(held)
+
+	// A body reaches a held request: the setting is on, the watch stops.
+	first, fs, _ := tv.request(formHeaders("/release/form"), false, nil)
+	fs.body = []byte("name=a")
+	if act := tv.vm.OnRequestBody(first, len(fs.body), true); act != abi.Continue || fs.reply != nil {
+		t.Fatalf("body with its parameter: %v %+v", act, fs.reply)
+	}
+	_, ls, _ := tv.request(formHeaders("/release/form"), false, nil)
+	tv.host.enter(tv.root)
+	tv.vm.OnTick(tv.root)
+	if ls.reply != nil {
+		t.Fatalf("the watch answered after a body proved the setting: %+v", ls.reply)
+	}
+	if p := tv.host.tick[tv.root]; p != 0 {
+		t.Fatalf("tick period %d after the watch ended", p)
+	}
+}
+
+// TestBodyWatchOff: without body parameters there is no warning and no tick.
+func TestBodyWatchOff(t *testing.T) {
+	tv, _ := startVM(t, testConfig)
+	if tv.host.logged("allow_on_headers_stop_iteration") || tv.host.tick[tv.root] != 0 {
+		t.Fatalf("logs %q, tick period %d", tv.host.logs, tv.host.tick[tv.root])
 	}
 }

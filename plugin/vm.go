@@ -89,6 +89,9 @@ func (v *vm) OnLog(id uint32) {
 }
 
 func (v *vm) OnDelete(id uint32) {
+	if h := v.streams[id]; h != nil && h.waitBody && h.root != nil {
+		h.root.watch.release(h) // a request that ended without on_log (the client went away)
+	}
 	delete(v.streams, id)
 	delete(v.roots, id)
 }

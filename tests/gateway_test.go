@@ -36,6 +36,13 @@ type Options struct {
 	Concurrency  int               // Envoy worker threads; default 2
 	LogLevel     string            // Envoy --log-level; default "info", which shows the plugin's info lines
 	HCM          map[string]any    // extra http_connection_manager fields, e.g. "use_remote_address": true
+	// EnvoyNormalizesPath turns on the connection manager's normalize_path and merge_slashes:
+	// Envoy changes the path before the plugin sees it.
+	EnvoyNormalizesPath bool
+	// NoHeadersStopIteration leaves allow_on_headers_stop_iteration out of the wasm filter's
+	// config (as Istio's WasmPlugin does): Envoy never delivers the body of a request the
+	// plugin holds at its headers.
+	NoHeadersStopIteration bool
 	// Bootstrap, when set, may edit the rendered bootstrap last, for what no option covers.
 	Bootstrap    func(b map[string]any)
 	Wasm         string        // the module to load; default build/apigw.wasm
@@ -272,7 +279,7 @@ func (g *Gateway) bootstrap(certFile, keyFile string, dns *net.UDPAddr) map[stri
 						"root_id": o.RootID,
 						// Lets the plugin hold a request at its headers while it reads the body
 						// (body parameters): nothing reaches the upstream before the check.
-						"allow_on_headers_stop_iteration": true,
+						"allow_on_headers_stop_iteration": !o.NoHeadersStopIteration,
 						"vm_config": map[string]any{
 							"vm_id":   o.VMID,
 							"runtime": "envoy.wasm.runtime.v8",
@@ -310,6 +317,10 @@ func (g *Gateway) bootstrap(certFile, keyFile string, dns *net.UDPAddr) map[stri
 				}},
 			}},
 		},
+	}
+	if o.EnvoyNormalizesPath {
+		hcm["normalize_path"] = true
+		hcm["merge_slashes"] = true
 	}
 	maps.Copy(hcm, o.HCM)
 	listener := func(name string, addr map[string]any, tls map[string]any) map[string]any {

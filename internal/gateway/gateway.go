@@ -1,8 +1,12 @@
 // Package gateway is the request pipeline of docs/gateway.md section 3: a request view goes in, a
 // decision comes out — either a local reply (an error of the table, a mock, a redirect) or the
-// changes that route the request to its upstream. The steps run in the order of that section, each
-// one either passing the request on or answering it; the order is the table `pipeline` below. The
-// package knows nothing of the proxy-wasm host: plugin/ adapts Envoy to Request and Decision.
+// changes that route the request to its upstream. The steps run in the order of that section,
+// each one either passing the request on or answering it: host (1), path normalization (1b),
+// environment (2), protocol (3), method (4), API (5), API config (6), client IP (7), CORS (8),
+// authentication (9), limits (10), parameters (11), backend (12); the table `pipeline` below is
+// that order. From step 1b on, every step sees the normalized path only. Respond is step 13, the
+// response side. The package knows nothing of the proxy-wasm host: plugin/ adapts Envoy to
+// Request, Decision and Response.
 package gateway
 
 import (
@@ -13,6 +17,7 @@ import (
 	"github.com/apigw-wasm/apigw-wasm/internal/ascii"
 	"github.com/apigw-wasm/apigw-wasm/internal/config"
 	"github.com/apigw-wasm/apigw-wasm/internal/hmacauth"
+	"github.com/apigw-wasm/apigw-wasm/internal/httpsyntax"
 	"github.com/apigw-wasm/apigw-wasm/internal/limit"
 	"github.com/apigw-wasm/apigw-wasm/internal/params"
 	"github.com/apigw-wasm/apigw-wasm/internal/reply"
@@ -31,7 +36,7 @@ type Headers interface {
 type Request struct {
 	Authority string // :authority as sent
 	Method    string
-	Path      string // :path as sent, query included
+	Path      string // :path as sent, query included; only the HMAC request-line reads it unnormalized
 	TLS       bool   // the downstream connection is TLS
 	Source    string // downstream address: "ip:port", "[ip6]:port", or a unix socket path
 	RequestID string
@@ -105,7 +110,7 @@ type state struct {
 	g   *Gateway
 	r   *Request
 	d   *Decision
-	uri string // the request path without query
+	uri string // the request path without query, normalized from step 1b on
 	q   string // the query, without '?'; "" when none
 
 	binding config.Binding
@@ -129,18 +134,19 @@ type step func(*state) *Reply
 
 // pipeline is docs/gateway.md section 3, in order.
 var pipeline = []step{
-	stepHost,        // 1
-	stepEnvironment, // 2
-	stepProtocol,    // 3
-	stepMethod,      // 4
-	stepAPI,         // 5
-	stepAPIConfig,   // 6
-	stepClientIP,    // 7
-	stepCORS,        // 8
-	stepAuth,        // 9
-	stepLimits,      // 10
-	stepParams,      // 11
-	stepBackend,     // 12
+	stepHost,          // 1
+	stepNormalizePath, // 1b
+	stepEnvironment,   // 2
+	stepProtocol,      // 3
+	stepMethod,        // 4
+	stepAPI,           // 5
+	stepAPIConfig,     // 6
+	stepClientIP,      // 7
+	stepCORS,          // 8
+	stepAuth,          // 9
+	stepLimits,        // 10
+	stepParams,        // 11
+	stepBackend,       // 12
 }
 
 // Handle runs the pipeline for r.
@@ -256,6 +262,17 @@ func stepHost(st *state) *Reply {
 	return nil
 }
 
+// stepNormalizePath is step 1b: every later step, message, path variable and the upstream
+// :path use the normalized path (internal/httpsyntax); the query is not touched.
+func stepNormalizePath(st *state) *Reply {
+	uri, ok := httpsyntax.NormalizePath(st.uri)
+	if !ok {
+		return st.fail(reply.InvalidRequestPath, "")
+	}
+	st.uri = uri
+	return nil
+}
+
 // firstSegment is "/" plus the path's first segment, as the env_mapping messages show it.
 func firstSegment(p string) string {
 	p = strings.TrimPrefix(p, "/")
@@ -318,11 +335,17 @@ func stepProtocol(st *state) *Reply {
 	protos := st.binding.Service.Protocols
 	if cd := st.binding.Custom; cd != nil {
 		if cd.ForceHTTPS && !st.r.TLS {
+			// The normalized path and the query as sent: the https request finds its path
+			// already normal.
 			host, _ := config.SplitHostPort(st.r.Authority)
+			query := ""
+			if i := strings.IndexByte(st.r.Path, '?'); i >= 0 {
+				query = st.r.Path[i:]
+			}
 			return &Reply{
 				Status: 301,
 				Headers: [][2]string{
-					{"location", "https://" + host + st.r.Path},
+					{"location", "https://" + host + st.uri + query},
 					{reply.RequestIDHeader, st.r.RequestID},
 				},
 			}

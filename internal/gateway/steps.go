@@ -63,7 +63,8 @@ func stepAuth(st *state) *Reply {
 	return nil
 }
 
-// hmacRequest is what the HMAC verifier reads of the request.
+// hmacRequest is what the HMAC verifier reads of the request. Its path is the one the client
+// sent, not the normalized one: the client signed what it sent (spec section 5).
 type hmacRequest struct{ r *Request }
 
 func (h hmacRequest) Values(name string) []string { return h.r.Headers.Values(name) }
@@ -126,9 +127,10 @@ func (p paramRequest) Header(name string) (string, bool)  { return p.st.r.Header
 func (p paramRequest) Query() string                      { return p.st.q }
 func (p paramRequest) Body() []byte                       { return p.st.r.Body }
 
-// stepParams is step 11.
+// stepParams is step 11. A WEBSOCKET API checks its two handshake headers on every request,
+// upgrade or not.
 func stepParams(st *state) *Reply {
-	if st.d.API.Protocol == config.APIProtoWebSocket && isUpgrade(st.r.Headers) {
+	if st.d.API.Protocol == config.APIProtoWebSocket {
 		if _, ok := st.r.Headers.Get("sec-websocket-key"); !ok {
 			return st.fail(reply.NeedWebSocketKey, "")
 		}

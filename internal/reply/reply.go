@@ -14,8 +14,12 @@ import (
 type Code uint8
 
 // The rows, grouped by status. Rows whose message has a placeholder take it from Error.Arg.
+// Two rows are the project's own, not the Tencent table's: InvalidRequestPath (spec step 1b:
+// the table has no answer for a path that cannot be normalized) and IPNotAllowed.
 const (
 	None Code = iota
+
+	InvalidRequestPath // 400 (the project's own row; not in the Tencent table)
 
 	HMACApiKeyInvalidForAPI   // 401
 	HMACXDateInvalid          // 401
@@ -101,6 +105,8 @@ type row struct {
 
 // table is the error table. Placeholders of the source ("xxx", "$host", ...) are written "%s".
 var table = [numCodes]row{
+	InvalidRequestPath: {400, "Invalid request path."},
+
 	HMACApiKeyInvalidForAPI:   {401, "HMAC apikey is invalid for API."},
 	HMACXDateInvalid:          {401, "HMAC signature cannot be verified, a valid x-date header is required for HMAC Authentication."},
 	HMACXDateOutOfDate:        {401, "HMAC signature cannot be verified, the x-date header is out of date for HMAC Authentication."},
@@ -284,6 +290,7 @@ func (c Code) String() string {
 
 // keys name the rows for metrics (Code.Key).
 var keys = [numCodes]string{
+	InvalidRequestPath:         "invalid_request_path",
 	HMACApiKeyInvalidForAPI:    "hmac_api_key_invalid_for_api",
 	HMACXDateInvalid:           "hmac_x_date_invalid",
 	HMACXDateOutOfDate:         "hmac_x_date_out_of_date",
