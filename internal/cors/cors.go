@@ -69,12 +69,15 @@ const defaultExpose = "X-Api-ID,X-Service-RateLimit,X-Api-RateLimit,X-UsagePlan-
 // defaultMethods are Tencent's Access-Control-Allow-Methods of `cors: true`, in its order.
 const defaultMethods = "GET,POST,PUT,DELETE,HEAD,OPTIONS,PATCH"
 
+// defaultMaxAge is the max age of `cors: true` and of a cors object that names none.
+const defaultMaxAge = 86400
+
 var defaultPolicy = mustCompile(Config{
 	AllowOrigins:     []string{"*"},
 	AllowMethods:     strings.Split(defaultMethods, ","),
 	ExposeHeaders:    strings.Split(defaultExpose, ","),
 	AllowCredentials: true,
-	MaxAgeSeconds:    86400,
+	MaxAgeSeconds:    defaultMaxAge,
 })
 
 func mustCompile(c Config) *Policy {

@@ -27,7 +27,7 @@ func Decode(api *confjson.Object) (*Policy, reply.Code) {
 		AllowHeaders:     o.Strings("allow_headers"),
 		ExposeHeaders:    o.Strings("expose_headers"),
 		AllowCredentials: o.Bool("allow_credentials", false),
-		MaxAgeSeconds:    o.Int("max_age_seconds", 86400, -1<<53, 1<<53),
+		MaxAgeSeconds:    o.Int("max_age_seconds", defaultMaxAge, -1<<53, 1<<53),
 	})
 	if err != nil {
 		return nil, reply.CORSConfigError
