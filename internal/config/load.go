@@ -249,7 +249,8 @@ func (l *loader) api(s *Service, ips *ipfilter.List, v confjson.Value) (a *API, 
 	if o.Enum("protocol", "HTTP", "HTTP", "WEBSOCKET") == "WEBSOCKET" {
 		a.Protocol = APIProtoWebSocket
 	}
-	if ev := o.Field("environments"); ev.Present() {
+	if o.Has("environments") {
+		ev := o.Field("environments")
 		for i, name := range o.Strings("environments") {
 			e, ok := ParseEnv(name)
 			if !ok {

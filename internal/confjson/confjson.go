@@ -98,21 +98,32 @@ func Join(path, key string) string {
 // Index is the path of an array's element.
 func Index(path string, i int) string { return path + "[" + strconv.Itoa(i) + "]" }
 
-// Value is one value of the document, or the absence of one, with its path.
+// Value is one value of the document, or the absence of one, and where it is: its path is
+// made only when a message needs it.
 type Value struct {
-	d    *Decoder
-	path string
-	v    gjson.Result
+	d     *Decoder
+	up    *Value // the object or array that holds the value; nil for the root
+	key   string // the field's name, when up is an object
+	index int    // the element's index, when up is an array
+	v     gjson.Result
 }
 
 // Path is the value's JSON path.
-func (v Value) Path() string { return v.path }
+func (v Value) Path() string {
+	if v.up == nil {
+		return ""
+	}
+	if v.up.v.IsArray() {
+		return Index(v.up.Path(), v.index)
+	}
+	return Join(v.up.Path(), v.key)
+}
 
 // Present reports whether the value is in the document and not null.
 func (v Value) Present() bool { return v.v.Exists() && v.v.Type != gjson.Null }
 
 // Fail records a problem at the value's path and line.
-func (v Value) Fail(format string, args ...any) { v.FailAt(v.path, format, args...) }
+func (v Value) Fail(format string, args ...any) { v.FailAt(v.Path(), format, args...) }
 
 // FailAt records a problem at path, on the value's line.
 func (v Value) FailAt(path, format string, args ...any) {
@@ -188,7 +199,7 @@ type Object struct {
 }
 
 func (o *Object) field(name string, v gjson.Result) Value {
-	return Value{d: o.d, path: Join(o.path, name), v: v}
+	return Value{d: o.d, up: &o.Value, key: name, v: v}
 }
 
 // Field is the value of a field; not Present when the field is absent or null.
@@ -221,7 +232,10 @@ func (o *Object) Known(names ...string) {
 }
 
 // Has reports whether the field is present and not null.
-func (o *Object) Has(name string) bool { return o.Field(name).Present() }
+func (o *Object) Has(name string) bool {
+	v, ok := o.fields[name]
+	return ok && v.Type != gjson.Null
+}
 
 // Str reads a string field; def when absent or null.
 func (o *Object) Str(name, def string) string {
@@ -241,7 +255,7 @@ func (o *Object) Str(name, def string) string {
 func (o *Object) RequiredStr(name string) string {
 	v := o.Field(name)
 	if !v.Present() {
-		o.FailAt(v.path, "is required")
+		o.FailAt(v.Path(), "is required")
 		return ""
 	}
 	s, ok := v.Text()
@@ -289,32 +303,41 @@ func (o *Object) Int(name string, def, lo, hi int64) int64 {
 
 // Array reads an array field's elements; nil when absent, null or not an array (an error).
 func (o *Object) Array(name string) []Value {
+	v, items := o.array(name)
+	if items == nil {
+		return nil
+	}
+	out := make([]Value, len(items))
+	for i, it := range items {
+		out[i] = Value{d: o.d, up: &v, index: i, v: it}
+	}
+	return out
+}
+
+func (o *Object) array(name string) (Value, []gjson.Result) {
 	v := o.Field(name)
 	if !v.Present() {
-		return nil
+		return v, nil
 	}
 	if !v.v.IsArray() {
 		v.Fail("must be an array, got %s", v.Kind())
-		return nil
+		return v, nil
 	}
-	var out []Value
-	for i, it := range v.v.Array() {
-		out = append(out, Value{d: o.d, path: Index(v.path, i), v: it})
-	}
-	return out
+	return v, v.v.Array()
 }
 
 // Strings reads an array of strings; the elements that are not strings are errors, and left
 // out.
 func (o *Object) Strings(name string) []string {
+	v, items := o.array(name)
 	var out []string
-	for _, it := range o.Array(name) {
-		s, ok := it.Text()
-		if !ok {
-			it.Fail("must be a string, got %s", it.Kind())
+	for i, it := range items {
+		if it.Type != gjson.String {
+			e := Value{d: o.d, up: &v, index: i, v: it}
+			e.Fail("must be a string, got %s", e.Kind())
 			continue
 		}
-		out = append(out, s)
+		out = append(out, it.Str)
 	}
 	return out
 }
