@@ -1,58 +1,70 @@
 package main
 
 import (
-	"fmt"
-	"unsafe"
+	"errors"
+	"time"
 
-	"github.com/tetratelabs/proxy-wasm-go-sdk/proxywasm"
-
-	"github.com/apigw-wasm/apigw-wasm/internal/gateway"
-	"github.com/apigw-wasm/apigw-wasm/internal/limit"
+	"github.com/apigw-wasm/apigw-wasm/plugin/abi"
 )
 
-// loadRequestHeaders reads every request header with one host call.
-func loadRequestHeaders() (*gateway.HeaderList, bool) {
-	raw, st := headerPairs(requestHeaders)
-	if st != statusOK {
-		return &gateway.HeaderList{}, false
-	}
-	fields, ok := parsePairs(raw)
-	return &gateway.HeaderList{Fields: fields}, ok
+// host is what the plugin needs of Envoy. Calls act on the context of the current callback (or
+// the one setEffectiveContext named). An absent value is found == false, never an error;
+// errors are failures of the host call, and callers hand them to one place (logHostError).
+type host interface {
+	log(level abi.LogLevel, msg string)
+	now() time.Time
+
+	buffer(b abi.BufferType, start, size int) (string, error)
+	setBuffer(b abi.BufferType, data []byte) error
+	headerPairs(m abi.MapType) (string, error)
+	header(m abi.MapType, name string) (value string, found bool, err error)
+	setHeader(m abi.MapType, name, value string) error
+	removeHeader(m abi.MapType, name string) error
+	property(path string) (value string, found bool, err error)
+
+	// sharedData and setSharedData are proxy-wasm shared data; setSharedData answers
+	// limit.ErrCASMismatch when cas names another version.
+	sharedData(key string) (value string, cas uint32, found bool, err error)
+	setSharedData(key string, value []byte, cas uint32) error
+
+	sendReply(status int, headers [][2]string, body []byte, details string) error
+	continueRequest() error
+	setEffectiveContext(id uint32) error
+	setTickPeriod(ms uint32) error
+	httpCall(cluster string, headers [][2]string, body []byte, timeout time.Duration) (token uint32, err error)
+
+	defineCounter(name string) (uint32, error)
+	increment(id uint32, delta int64) error
 }
 
-// sharedData is the limiter's store: proxy-wasm shared data, one map for all workers of the
-// VM id, updated with compare-and-swap. It counts lost swaps in apigw.limit.cas_mismatch, the
-// measure of contention between workers.
-type sharedData struct {
-	mismatches proxywasm.MetricCounter
-	defined    bool
+// hostError is a host call that failed.
+type hostError struct {
+	op     string
+	status abi.Status
 }
 
-func (*sharedData) Get(key string) ([]byte, uint32, bool, error) {
-	v, cas, st := getSharedData(key)
-	switch st {
-	case statusOK:
-		return unsafeBytes(v), cas, true, nil
-	case statusNotFound:
-		return nil, 0, false, nil
-	}
-	return nil, 0, false, fmt.Errorf("get shared data: status %d", st)
-}
+func (e *hostError) Error() string { return e.op + ": " + e.status.String() }
 
-func (s *sharedData) Set(key string, value []byte, cas uint32) error {
-	st := setSharedData(key, value, cas)
-	if st == statusCasMismatch {
-		if !s.defined {
-			s.mismatches, s.defined = proxywasm.DefineCounterMetric("apigw.limit.cas_mismatch"), true
-		}
-		s.mismatches.Increment(1)
-		return limit.ErrCASMismatch
-	}
-	if st != statusOK {
-		return fmt.Errorf("set shared data: status %d", st)
-	}
-	return nil
-}
+// errAbsent is the host's "not found" where a value was required.
+var errAbsent = errors.New("not found")
 
-// unsafeBytes views a host buffer as bytes; the limiter only reads what Get returns.
-func unsafeBytes(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
+// Property paths: the ABI separates path elements with NUL.
+const (
+	propTLSVersion    = "connection\x00tls_version"
+	propSourceAddress = "source\x00address"
+	propCodeDetails   = "response\x00code_details"
+	propFlags         = "response\x00flags"
+)
+
+// intProperty reads an integer attribute: 8 bytes, little-endian.
+func intProperty(h host, path string) (uint64, error) {
+	v, found, err := h.property(path)
+	if err != nil || !found {
+		return 0, err
+	}
+	if len(v) != 8 {
+		return 0, &hostError{op: "property " + path, status: abi.StatusSerializationFailure}
+	}
+	return uint64(v[0]) | uint64(v[1])<<8 | uint64(v[2])<<16 | uint64(v[3])<<24 |
+		uint64(v[4])<<32 | uint64(v[5])<<40 | uint64(v[6])<<48 | uint64(v[7])<<56, nil
+}

@@ -1,75 +1,76 @@
 package main
 
 import (
-	"encoding/binary"
+	"fmt"
 	"strconv"
-	"strings"
-
-	"github.com/tetratelabs/proxy-wasm-go-sdk/proxywasm"
-	"github.com/tetratelabs/proxy-wasm-go-sdk/proxywasm/types"
+	"time"
 
 	"github.com/apigw-wasm/apigw-wasm/internal/gateway"
 	"github.com/apigw-wasm/apigw-wasm/internal/reply"
+	"github.com/apigw-wasm/apigw-wasm/plugin/abi"
 )
 
-// httpContext is one request.
+// httpContext is one request: it hands the gateway views of the request and of the response,
+// and carries out what the gateway decides.
 type httpContext struct {
-	types.DefaultHttpContext
-	plugin    *pluginContext
-	requestID string
-	decision  *gateway.Decision
-	replied   bool // the plugin answered locally; its reply passes the response callbacks too
-	waitBody  bool // headers are held until the whole body is here (body parameters)
-	bodySize  int
-	head      bool       // a HEAD request: its answers have no body
-	sawReply  bool       // response headers passed this filter
-	rewrite   reply.Code // a router reply that becomes this gateway answer; None otherwise
-	status    int        // the status the client got, for metrics
-	code      reply.Code // the gateway answer the client got, for metrics
+	id          uint32
+	root        *rootContext // nil for a request of an unknown root: it gets 500
+	host        host
+	requestID   string
+	decision    *gateway.Decision
+	replied     bool // the plugin answered locally
+	waitBody    bool // headers are held until the whole body is here (body parameters)
+	bodySize    int
+	sawResponse bool       // response headers passed this filter
+	status      int        // the status the client got, for metrics
+	code        reply.Code // the gateway answer the client got, for metrics
 }
 
-func property(path string) (string, bool) {
-	v, st := getProperty(path)
-	return v, st == statusOK
-}
-
-// intProperty reads an integer attribute: 8 bytes, little-endian.
-func intProperty(path string) (uint64, bool) {
-	v, st := getProperty(path)
-	if st != statusOK || len(v) != 8 {
-		return 0, false
+func (h *httpContext) gateway() *gateway.Gateway {
+	if h.root == nil {
+		return nil
 	}
-	return binary.LittleEndian.Uint64([]byte(v)), true
+	return h.root.gw
 }
 
-// recoverFault turns a panic of the plugin into 500 Internal Server Error; the VM keeps serving.
-func (h *httpContext) recoverFault(action *types.Action) {
+// recoverFault turns a panic into 500 Internal Server Error; the VM keeps serving.
+func (h *httpContext) recoverFault(action *abi.Action) {
 	if r := recover(); r != nil {
-		proxywasm.LogErrorf("internal error request_id=%s: %v", h.requestID, r)
+		h.host.log(abi.LogError, fmt.Sprintf("internal error request_id=%s: %v", h.requestID, r))
 		if !h.replied {
 			*action = h.sendFault()
 		}
 	}
 }
 
-func (h *httpContext) OnHttpRequestHeaders(_ int, endOfStream bool) (action types.Action) {
-	h.requestID = h.plugin.ids.next()
-	defer h.recoverFault(&action)
-	if h.plugin.gw == nil {
+// hostFailed reports a failed host call of this request.
+func (h *httpContext) hostFailed(err error) { logHostError(h.host, err, h.requestID) }
+
+func (h *httpContext) onRequestHeaders(end bool) abi.Action {
+	gw := h.gateway()
+	if gw == nil {
+		h.requestID = newRequestID(h.root)
 		return h.sendFault()
 	}
-	headers, ok := loadRequestHeaders()
-	if !ok {
-		proxywasm.LogErrorf("cannot read request headers request_id=%s", h.requestID)
+	h.requestID = h.root.ids.next()
+	headers, err := h.requestHeaders()
+	if err != nil {
+		h.hostFailed(err)
 		return h.sendFault()
 	}
 	injectFault(headers)
-	tlsVersion, tls := property(propTLSVersion)
-	source, _ := property(propSourceAddress)
+	tlsVersion, tls, err := h.host.property(propTLSVersion)
+	if err != nil {
+		h.hostFailed(err)
+	}
+	source, _, err := h.host.property(propSourceAddress)
+	if err != nil {
+		h.hostFailed(err)
+	}
 	authority, _ := headers.Get(":authority")
 	method, _ := headers.Get(":method")
 	path, _ := headers.Get(":path")
-	req := &gateway.Request{
+	d := gw.Handle(&gateway.Request{
 		Authority: authority,
 		Method:    method,
 		Path:      path,
@@ -77,85 +78,121 @@ func (h *httpContext) OnHttpRequestHeaders(_ int, endOfStream bool) (action type
 		Source:    source,
 		RequestID: h.requestID,
 		Headers:   headers,
-	}
-	h.head = req.Method == "HEAD"
-	d := h.plugin.gw.Handle(req)
+	})
 	h.decision = d
 	if d.NeedBody {
-		if !endOfStream {
+		if !end {
 			// Held at headers (allow_on_headers_stop_iteration): nothing goes upstream until
-			// the body has been checked.
+			// the body has been checked. The watch answers if Envoy never delivers it.
 			h.waitBody = true
-			return types.ActionPause
+			h.root.watch.hold(h)
+			return abi.Pause
 		}
-		h.plugin.gw.Resume(d, nil)
+		gw.Resume(d, nil)
 	}
 	return h.apply(d)
 }
 
-func (h *httpContext) OnHttpRequestBody(bodySize int, endOfStream bool) (action types.Action) {
-	defer h.recoverFault(&action)
-	if !h.waitBody {
-		return types.ActionContinue
+// requestHeaders reads every request header with one host call; names and values are
+// substrings of the host's buffer.
+func (h *httpContext) requestHeaders() (*gateway.HeaderList, error) {
+	raw, err := h.host.headerPairs(abi.RequestHeaders)
+	if err != nil {
+		return nil, err
 	}
-	h.bodySize = bodySize
-	if !endOfStream {
-		return types.ActionPause // Envoy buffers, within its buffer limit
+	l := &gateway.HeaderList{Fields: make([]gateway.Field, 0, abi.PairCount(raw))}
+	if !abi.ParsePairs(raw, func(name, value string) {
+		l.Fields = append(l.Fields, gateway.Field{Name: name, Value: value})
+	}) {
+		return nil, &hostError{op: "get header pairs", status: abi.StatusSerializationFailure}
+	}
+	return l, nil
+}
+
+func (h *httpContext) onRequestBody(size int, end bool) abi.Action {
+	if !h.waitBody {
+		return abi.Continue
+	}
+	h.root.watch.bodyArrived()
+	h.bodySize = size
+	if !end {
+		return abi.Pause // Envoy buffers, within its buffer limit
 	}
 	return h.bodyDone()
 }
 
-func (h *httpContext) OnHttpRequestTrailers(int) (action types.Action) {
-	defer h.recoverFault(&action)
+func (h *httpContext) onRequestTrailers() abi.Action {
 	if !h.waitBody {
-		return types.ActionContinue
+		return abi.Continue
 	}
+	h.root.watch.bodyArrived()
 	return h.bodyDone()
 }
 
-func (h *httpContext) bodyDone() types.Action {
+// bodyNeverCame answers a request that has waited, held, for a body Envoy did not deliver
+// (bodyWatch): 500, and a log line naming the setting it needs. It runs in the plugin's tick,
+// so the request's context is made the effective one first.
+func (h *httpContext) bodyNeverCame(waited time.Duration) {
+	if err := h.host.setEffectiveContext(h.id); err != nil {
+		h.hostFailed(err)
+		return
+	}
+	api := "-"
+	if d := h.decision; d != nil && d.API != nil {
+		api = d.Service.ID + "/" + d.API.ID
+	}
+	h.host.log(abi.LogError, fmt.Sprintf("no request body after %s: API %s has body parameters, which need %s: true in the wasm filter's config; answered 500 request_id=%s",
+		waited.Round(time.Millisecond), api, settingName, h.requestID))
+	h.waitBody = false
+	h.sendFault()
+}
+
+func (h *httpContext) bodyDone() abi.Action {
 	h.waitBody = false
 	var body []byte
 	if h.bodySize > 0 {
-		var err error
-		if body, err = proxywasm.GetHttpRequestBody(0, h.bodySize); err != nil {
-			proxywasm.LogErrorf("cannot read request body: %v request_id=%s", err, h.requestID)
+		b, err := h.host.buffer(abi.RequestBody, 0, h.bodySize)
+		if err != nil {
+			h.hostFailed(err)
 			return h.sendFault()
 		}
+		body = []byte(b)
 	}
-	h.plugin.gw.Resume(h.decision, body)
+	h.gateway().Resume(h.decision, body)
 	return h.apply(h.decision)
 }
 
 // apply carries out a final decision: a local reply, or the request's way upstream.
-func (h *httpContext) apply(d *gateway.Decision) types.Action {
+func (h *httpContext) apply(d *gateway.Decision) abi.Action {
 	if d.Reply != nil {
 		return h.send(d.Reply)
 	}
 	for _, kv := range d.SetHeaders {
-		if st := replaceHeader(requestHeaders, kv[0], kv[1]); st != statusOK {
-			proxywasm.LogErrorf("cannot set request header %s: status %d request_id=%s", kv[0], st, h.requestID)
+		if err := h.host.setHeader(abi.RequestHeaders, kv[0], kv[1]); err != nil {
+			h.hostFailed(err)
 		}
 	}
 	if d.Body != nil {
-		if err := proxywasm.ReplaceHttpRequestBody(d.Body); err != nil {
-			proxywasm.LogErrorf("cannot replace request body: %v request_id=%s", err, h.requestID)
+		if err := h.host.setBuffer(abi.RequestBody, d.Body); err != nil {
+			h.hostFailed(err)
 		}
-		_ = proxywasm.RemoveHttpRequestHeader("content-length")
+		if err := h.host.removeHeader(abi.RequestHeaders, "content-length"); err != nil {
+			h.hostFailed(err)
+		}
 	}
-	return types.ActionContinue
+	return abi.Continue
 }
 
 // send answers locally and logs gateway errors at info level (never secrets or tokens).
-func (h *httpContext) send(r *gateway.Reply) types.Action {
+func (h *httpContext) send(r *gateway.Reply) abi.Action {
 	if r.Code != reply.None {
 		h.logReply(r.Status, r.Message)
 	}
 	h.replied, h.status, h.code = true, r.Status, r.Code
-	if err := proxywasm.SendHttpResponse(uint32(r.Status), r.Headers, r.Body, -1); err != nil {
-		proxywasm.LogErrorf("cannot send reply: %v request_id=%s", err, h.requestID)
+	if err := h.host.sendReply(r.Status, r.Headers, r.Body, r.Details); err != nil {
+		h.hostFailed(err)
 	}
-	return types.ActionPause
+	return abi.Pause
 }
 
 func (h *httpContext) logReply(status int, message string) {
@@ -168,166 +205,109 @@ func (h *httpContext) logReply(status int, message string) {
 			api = d.API.ID
 		}
 	}
-	proxywasm.LogInfof("reply status=%d message=%q request_id=%s service=%s api=%s", status, message, h.requestID, svc, api)
+	h.host.log(abi.LogInfo, fmt.Sprintf("reply status=%d message=%q request_id=%s service=%s api=%s", status, message, h.requestID, svc, api))
 }
 
 // sendFault answers 500 Internal Server Error for a fault of the plugin itself.
-func (h *httpContext) sendFault() types.Action {
-	c := reply.InternalServerError
-	return h.send(&gateway.Reply{
-		Status:  c.Status(),
-		Headers: [][2]string{{"content-type", reply.ContentType}, {reply.RequestIDHeader, h.requestID}},
-		Body:    reply.JSONMessage(c.Message("")),
-		Code:    c,
-		Message: c.Message(""),
-	})
+func (h *httpContext) sendFault() abi.Action {
+	return h.send(reply.New(reply.InternalServerError, "").Answer(h.requestID))
 }
 
-// Response flags (Envoy's StreamInfo core flags as a bit vector).
-const (
-	flagNoHealthyUpstream = 1 << 1
-	flagUpstreamTimeout   = 1 << 2
-	flagUpstreamRemote    = 1 << 4 // UR: the upstream reset the stream
-	flagUpstreamFailure   = 1 << 5
-	flagUpstreamReset     = 1 << 6
-	flagUpstreamOverflow  = 1 << 7
-	flagDownstreamClosed  = 1 << 14
-	flagUpstreamRetries   = 1 << 15
-	flagNoCluster         = 1 << 24
-	flagDNSFailure        = 1 << 26 // DF: a url backend's host did not resolve (dynamic forward proxy)
-	flagDownstreamReset   = 1 << 28
-)
-
-// routerFailure maps a reply the router made itself to the gateway's answer for it.
-func routerFailure(status string) reply.Code {
-	if status != "503" && status != "504" && status != "502" {
-		return reply.None
+func (h *httpContext) onResponseHeaders(bool) abi.Action {
+	h.sawResponse = true
+	gw := h.gateway()
+	if h.replied || h.decision == nil || gw == nil {
+		return abi.Continue // our own reply already carries its headers
 	}
-	details, _ := property(propCodeDetails)
-	if details == "via_upstream" || details == "" {
-		return reply.None
+	resp := response{h: h}
+	act := gw.Respond(h.decision, &resp)
+	if act.Reply != nil {
+		// In place of a reply the router made: Envoy sends it directly, the router's is dropped.
+		return h.send(act.Reply)
 	}
-	flags, _ := intProperty(propFlags)
-	switch {
-	case flags&flagUpstreamTimeout != 0 || strings.HasSuffix(details, "timeout"):
-		return reply.GatewayTimeout
-	case flags&(flagUpstreamFailure|flagUpstreamReset|flagUpstreamRemote|flagNoHealthyUpstream|flagUpstreamOverflow|flagUpstreamRetries|flagNoCluster|flagDNSFailure) != 0,
-		strings.HasPrefix(details, "upstream_reset"), details == "cluster_not_found", details == "no_healthy_upstream",
-		strings.HasPrefix(details, "dns_resolution_failure"):
-		return reply.BadGateway
+	h.status = resp.Status()
+	for _, kv := range act.SetHeaders {
+		if err := h.host.setHeader(abi.ResponseHeaders, kv[0], kv[1]); err != nil {
+			h.hostFailed(err)
+		}
 	}
-	return reply.None
+	return abi.Continue
 }
 
-func (h *httpContext) OnHttpResponseHeaders(_ int, endOfStream bool) (action types.Action) {
-	defer func() {
-		if r := recover(); r != nil {
-			proxywasm.LogErrorf("internal error in response request_id=%s: %v", h.requestID, r)
-		}
-	}()
-	h.sawReply = true
-	if h.replied || h.requestID == "" {
-		return types.ActionContinue // our own reply already carries its headers
-	}
-	status, _ := headerValue(responseHeaders, ":status")
-	h.status, _ = strconv.Atoi(status)
-	if c := routerFailure(status); c != reply.None {
-		if d := h.decision; d != nil && d.API != nil && d.API.OAuthBusiness {
-			c = reply.OAuthCallServerFail
-		}
-		if endOfStream && !h.head {
-			// A router reply without a body (cluster_not_found) cannot be given one here:
-			// answer afresh instead; Envoy sends it in place of the router's.
-			return h.sendRouterFailure(c)
-		}
-		h.status, h.code = c.Status(), c
-		_ = proxywasm.ReplaceHttpResponseHeader(":status", strconv.Itoa(c.Status()))
-		_ = proxywasm.ReplaceHttpResponseHeader("content-type", reply.ContentType)
-		if endOfStream {
-			// The router's reply to HEAD has no body; its length is the one GET would get.
-			_ = proxywasm.ReplaceHttpResponseHeader("content-length", strconv.Itoa(len(reply.JSONMessage(c.Message("")))))
-		} else {
-			h.rewrite = c // OnHttpResponseBody puts the JSON body in place of the router's
-			_ = proxywasm.RemoveHttpResponseHeader("content-length")
-		}
-		h.logReply(c.Status(), c.Message(""))
-	}
-	replaceHeader(responseHeaders, reply.RequestIDHeader, h.requestID)
-	if h.decision != nil {
-		for _, kv := range h.decision.ResponseHeaders {
-			if kv[0] == "vary" {
-				kv[1] = mergeVary(kv[1])
-			}
-			replaceHeader(responseHeaders, kv[0], kv[1])
-		}
-	}
-	return types.ActionContinue
-}
-
-// sendRouterFailure answers c with a local reply in place of a router reply, with the headers
-// every response of the request carries.
-func (h *httpContext) sendRouterFailure(c reply.Code) types.Action {
-	hs := [][2]string{{"content-type", reply.ContentType}, {reply.RequestIDHeader, h.requestID}}
-	if h.decision != nil {
-		hs = append(hs, h.decision.ResponseHeaders...)
-	}
-	return h.send(&gateway.Reply{Status: c.Status(), Headers: hs, Body: reply.JSONMessage(c.Message("")), Code: c, Message: c.Message("")})
-}
-
-func (h *httpContext) OnHttpResponseBody(_ int, endOfStream bool) types.Action {
-	if h.rewrite == reply.None {
-		return types.ActionContinue
-	}
-	if !endOfStream {
-		return types.ActionPause
-	}
-	_ = proxywasm.ReplaceHttpResponseBody(reply.JSONMessage(h.rewrite.Message("")))
-	return types.ActionContinue
-}
-
-// OnHttpStreamDone runs when the request is complete, also when the client went away.
-func (h *httpContext) OnHttpStreamDone() {
-	defer func() {
-		if r := recover(); r != nil {
-			proxywasm.LogErrorf("internal error in stream done request_id=%s: %v", h.requestID, r)
-		}
-	}()
+// onLog runs when the request is complete, also when the client went away.
+func (h *httpContext) onLog() {
 	if h.requestID == "" {
 		return
 	}
-	if !h.sawReply && !h.replied {
-		if flags, _ := intProperty(propFlags); flags&(flagDownstreamClosed|flagDownstreamReset) != 0 {
-			c := reply.ClientClosed
-			h.status, h.code = c.Status(), c
-			h.logReply(c.Status(), c.Message(""))
+	if h.waitBody && h.root != nil {
+		h.root.watch.release(h)
+	}
+	if !h.sawResponse && !h.replied {
+		flags, err := intProperty(h.host, propFlags)
+		if err != nil {
+			h.hostFailed(err)
+		}
+		if e := gateway.ClientClosed(flags); e != nil {
+			h.status, h.code = e.Status(), e.Code
+			h.logReply(e.Status(), e.Error())
 		}
 	}
-	h.plugin.metrics.record(h.decision, h.status, h.code)
+	if h.root != nil {
+		h.root.metrics.record(h.decision, h.status, h.code)
+	}
 }
 
-// mergeVary adds the gateway's Vary field names to those of the upstream's Vary headers, so
-// that neither list is lost; "*" stays alone.
-func mergeVary(ours string) string {
-	hs, _ := proxywasm.GetHttpResponseHeaders()
-	var fields []string
-	seen := map[string]bool{}
-	add := func(list string) {
-		for _, f := range strings.Split(list, ",") {
-			f = strings.TrimSpace(f)
-			if f != "" && !seen[strings.ToLower(f)] {
-				seen[strings.ToLower(f)] = true
-				fields = append(fields, f)
-			}
+// response is the gateway's view of the response headers, read from the host on demand.
+type response struct {
+	h      *httpContext
+	status int
+	read   bool
+}
+
+func (r *response) Status() int {
+	if !r.read {
+		r.read = true
+		v, _, err := r.h.host.header(abi.ResponseHeaders, ":status")
+		if err != nil {
+			r.h.hostFailed(err)
 		}
+		r.status, _ = strconv.Atoi(v)
 	}
-	for _, kv := range hs {
-		if strings.EqualFold(kv[0], "vary") {
-			add(kv[1])
+	return r.status
+}
+
+func (r *response) Failure() (string, uint64) {
+	details, _, err := r.h.host.property(propCodeDetails)
+	if err != nil {
+		r.h.hostFailed(err)
+	}
+	flags, err := intProperty(r.h.host, propFlags)
+	if err != nil {
+		r.h.hostFailed(err)
+	}
+	return details, flags
+}
+
+func (r *response) Values(name string) []string {
+	raw, err := r.h.host.headerPairs(abi.ResponseHeaders)
+	if err != nil {
+		r.h.hostFailed(err)
+		return nil
+	}
+	var out []string
+	abi.ParsePairs(raw, func(n, v string) {
+		if n == name {
+			out = append(out, v)
 		}
+	})
+	return out
+}
+
+// newRequestID is an id for a request of a root context that has none or no gateway.
+func newRequestID(root *rootContext) string {
+	if root != nil {
+		return root.ids.next()
 	}
-	if seen["*"] {
-		return "*"
-	}
-	add(ours)
-	return strings.Join(fields, ", ")
+	var ids requestIDs
+	return ids.next()
 }

@@ -1,19 +1,15 @@
 // Command plugin is the proxy-wasm module: it adapts Envoy's callbacks to the gateway of
-// internal/gateway and carries out its decisions. It stays thin: it reads what the gateway asks
-// for from the host, and writes back headers and local replies. Built for GOOS=wasip1 by
-// build/wasmbuild; the proxytest host of the SDK runs it natively in unit tests.
+// internal/gateway and carries out its decisions. It is transport only: it reads what the
+// gateway asks for from the host, hands it a request or response view, and writes back headers
+// and local replies; every rule of the pipeline, response path included, lives in
+// internal/gateway. Envoy is reached through one small interface, host: the direct ABI calls of
+// plugin/abi in the wasm build, an in-memory fake in go test. Built with
+// GOOS=wasip1 GOARCH=wasm -buildmode=c-shared (build/wasmbuild).
 package main
 
-import (
-	"github.com/tetratelabs/proxy-wasm-go-sdk/proxywasm"
-	"github.com/tetratelabs/proxy-wasm-go-sdk/proxywasm/types"
-)
+import "github.com/apigw-wasm/apigw-wasm/plugin/abi"
 
 // main is never called: a reactor module runs init() from _initialize.
 func main() {}
 
-func init() { proxywasm.SetVMContext(&vmContext{}) }
-
-type vmContext struct{ types.DefaultVMContext }
-
-func (*vmContext) NewPluginContext(uint32) types.PluginContext { return &pluginContext{} }
+func init() { abi.SetHandler(newVM(abiHost{})) }

@@ -3,8 +3,6 @@ package main
 import (
 	"strconv"
 
-	"github.com/tetratelabs/proxy-wasm-go-sdk/proxywasm"
-
 	"github.com/apigw-wasm/apigw-wasm/internal/config"
 	"github.com/apigw-wasm/apigw-wasm/internal/gateway"
 	"github.com/apigw-wasm/apigw-wasm/internal/reply"
@@ -29,12 +27,13 @@ import (
 //	  - {tag_name: status, regex: '^wasmcustom\.apigw\.(?:requests\.service\.[^.]+\.api\.[^.]+|rejections)(\.status\.([0-9]+))'}
 //	  - {tag_name: reason, regex: '^wasmcustom\.apigw\.rejections\.status\.[0-9]+(\.reason\.([a-z0-9_]+))$'}
 type metrics struct {
-	requests   map[requestKey]proxywasm.MetricCounter
-	rejections map[reply.Code]proxywasm.MetricCounter
+	host       host
+	requests   map[requestKey]uint32 // metric ids
+	rejections map[reply.Code]uint32
 	// The last request's counter: most requests in a row share a key, and a map lookup of a
 	// struct key costs about a microsecond in the wasm VM.
 	lastKey     requestKey
-	lastCounter proxywasm.MetricCounter
+	lastCounter uint32
 }
 
 type requestKey struct {
@@ -67,8 +66,8 @@ func (m *metrics) record(d *gateway.Decision, status int, code reply.Code) {
 		k.svc, k.api = d.Service, d.API
 	}
 	if m.requests == nil {
-		m.requests = map[requestKey]proxywasm.MetricCounter{}
-		m.rejections = map[reply.Code]proxywasm.MetricCounter{}
+		m.requests = map[requestKey]uint32{}
+		m.rejections = map[reply.Code]uint32{}
 	}
 	c, ok := m.lastCounter, m.lastCounter != 0 && k == m.lastKey
 	if !ok {
@@ -82,19 +81,29 @@ func (m *metrics) record(d *gateway.Decision, status int, code reply.Code) {
 		if k.api != nil {
 			api = k.api.ID
 		}
-		c = proxywasm.DefineCounterMetric("apigw.requests.service." + metricID(svc) + ".api." + metricID(api) +
+		var err error
+		c, err = m.host.defineCounter("apigw.requests.service." + metricID(svc) + ".api." + metricID(api) +
 			".status." + strconv.Itoa(status))
+		if err != nil {
+			logHostError(m.host, err, "")
+			return
+		}
 		m.requests[k] = c
 	}
 	m.lastKey, m.lastCounter = k, c
-	c.Increment(1)
+	m.host.increment(c, 1)
 	if code == reply.None {
 		return
 	}
 	r, ok := m.rejections[code]
 	if !ok {
-		r = proxywasm.DefineCounterMetric("apigw.rejections.status." + strconv.Itoa(code.Status()) + ".reason." + code.Key())
+		var err error
+		r, err = m.host.defineCounter("apigw.rejections.status." + strconv.Itoa(code.Status()) + ".reason." + code.Key())
+		if err != nil {
+			logHostError(m.host, err, "")
+			return
+		}
 		m.rejections[code] = r
 	}
-	r.Increment(1)
+	m.host.increment(r, 1)
 }

@@ -1,11 +1,11 @@
 package tests
 
-// Backends (spec section 3 steps 12-13, section 8): microservice backends, url backends through
-// the dynamic forward proxy cluster with endpoint_deny, and the response path against real
+// Backends (docs/gateway.md section 3 steps 12-13, section 8): microservice backends, url backends
+// through the dynamic forward proxy cluster with endpoint_deny, and the response path against real
 // misbehaving upstreams (refused, reset, closed, stalled, answering 5xx themselves) and clients
 // that go away. One shared gateway carries every API of this file and of metrics_test.go; its
-// second listener, "deny", has a plugin configuration of its own, with a custom endpoint_deny.
-// An access log line per request shows what Envoy recorded (response flags, code details).
+// second listener, "deny", has a plugin configuration of its own, with a custom endpoint_deny. An
+// access log line per request shows what Envoy recorded (response flags, code details).
 //
 // The upstream path of a microservice backend, as observed: the entry's "path" with the API's
 // {var}s filled, followed, for a prefix API, by the request path after the prefix (one slash
@@ -83,6 +83,7 @@ const backendsConfig = `{
       {"id": "api-url-tpl", "path": "/url-tpl/{id}", "backend": {"type": "http", "url": "http://@URL@/base/{id}/x"}},
       {"id": "api-url-metadata", "path": "=/url-metadata", "backend": {"type": "http", "url": "http://169.254.169.254/latest/meta-data"}},
       {"id": "api-url-nxdomain", "path": "=/url-nxdomain", "backend": {"type": "http", "url": "http://apigw-no-such-host.invalid:8080/"}},
+      {"id": "api-url-name", "path": "=/url-name", "backend": {"type": "http", "url": "http://upstream.apigw.test:@PORT@/named"}},
       {"id": "api-url-zero", "path": "=/url-zero", "backend": {"type": "http", "url": "http://0.0.0.0:@PORT@/base"}},
 
       {"id": "api-refused", "path": "/refused", "method": "ANY", "backend": {"type": "http", "cluster": "closed", "timeout_seconds": 1}},
@@ -153,6 +154,7 @@ type backendsEnv struct {
 	urlPort       string
 	denied        *Upstream // listens on 127.0.0.2, inside the deny listener's endpoint_deny
 	denyURL       string    // http://127.0.0.1:port of the listener "deny"
+	dns           *dnsStub  // what the forward proxy's DNS cache asks
 }
 
 func backends(t *testing.T) *backendsEnv {
@@ -176,6 +178,10 @@ func backends(t *testing.T) *backendsEnv {
 			denied: startUpstreamAt(binaryOwner{}, "127.0.0.2:0"),
 		}
 		e.closedAddr = closedPort(binaryOwner{})
+		var err error
+		if e.dns, err = sharedDNSStub(); err != nil {
+			return nil, err
+		}
 		_, e.urlPort, _ = net.SplitHostPort(e.url.Addr)
 		_, deniedPort, _ := net.SplitHostPort(e.denied.Addr)
 		fill := strings.NewReplacer("@URL@", e.url.Addr, "@PORT@", e.urlPort, "@DENIED@", e.denied.Addr,
@@ -424,7 +430,8 @@ func TestBackendsMicroserviceErrors(t *testing.T) {
 		{Name: "service query empty", Req: Request{Path: "/release/ms-hq?svc=", Header: ns}, Status: 404, Message: notFound},
 		{Name: "no query at all", Req: Request{Path: "/release/ms-hq/x", Header: ns}, Status: 404, Message: notFound},
 		{Name: "path pair unknown", Req: Request{Path: "/release/ms/ns/zz"}, Status: 404, Message: notFound},
-		// An empty path variable is absent: step 11 answers before the backend (spec step 5).
+		// An empty path variable is absent: step 11 answers before the backend (docs/gateway.md
+		// section 3, step 5).
 		{Name: "path variable empty", Req: Request{Path: "/release/ms/ns/"}, Status: 403, Message: "path variable svc is required."},
 		{Name: "service header absent", Req: Request{Path: "/release/ms-qh?ns=ns"}, Status: 404, Message: notFound},
 		{Name: "missing namespace_location", Req: Request{Path: "/release/broken/no-location?svc=a", Header: ns}, Status: 481, Message: "Get location of micro service info fail."},
@@ -481,6 +488,16 @@ func TestBackendsURL(t *testing.T) {
 		t.Errorf("request id %q", id)
 	}
 	if line := accessLine(t, e.g, id); !strings.Contains(line, "upstream="+e.url.Addr) {
+		t.Errorf("access log: %s", line)
+	}
+
+	// A url host that is a name: the forward proxy's DNS cache resolves it (through the tests'
+	// DNS stub, which alone knows it), and the upstream gets it as :authority.
+	r = e.g.Do(t, Request{Host: backendsHost, Path: "/release/url-name?q=1"})
+	if rec := e.url.Last(t); r.Status != 200 || rec.URI != "/named?q=1" || rec.Host != "upstream.apigw.test:"+e.urlPort {
+		t.Errorf("url with a host name: %d, upstream saw %s (host %s), want /named?q=1\n%s", r.Status, rec.URI, rec.Host, r)
+	}
+	if line := accessLine(t, e.g, r.Header.Get("X-Api-Requestid")); !strings.Contains(line, "upstream="+e.url.Addr) {
 		t.Errorf("access log: %s", line)
 	}
 
@@ -557,12 +574,16 @@ func TestBackendsEndpointDeny(t *testing.T) {
 		}
 	}
 	// Numeric forms of 127.0.0.2 are no way around the list: they are no IP literal to the
-	// gateway, and Envoy's resolver (c-ares) takes them for names, which do not resolve.
-	for _, path := range []string{"/release/int", "/release/hex"} {
+	// gateway, and Envoy's resolver (c-ares) takes them for names, which the DNS stub, as the
+	// real DNS, does not know.
+	for path, name := range map[string]string{"/release/int": "2130706434", "/release/hex": "0x7f.0.0.2"} {
 		r := deny(path)
 		CheckResponse(t, r, Case{Status: 502, Message: "Bad Gateway."})
 		checkGatewayReply(t, r)
 		t.Logf("%s: %s", path, accessLine(t, e.g, r.Header.Get("X-Api-Requestid")))
+		if !e.dns.Asked(name) {
+			t.Errorf("%s: no DNS query for %s", path, name)
+		}
 	}
 	if e.denied.Count() != 0 {
 		t.Errorf("the denied endpoint got %d requests", e.denied.Count())
@@ -574,7 +595,7 @@ func TestBackendsEndpointDeny(t *testing.T) {
 }
 
 // TestBackendsURLPathVariables: a url's path is the backend path, so its {var}s take the API's
-// variables as a backend path's do (spec section 3, "Routing to the upstream").
+// variables as a backend path's do (docs/gateway.md section 3, "Routing to the upstream").
 func TestBackendsURLPathVariables(t *testing.T) {
 	e := backends(t)
 	r := e.g.Do(t, Request{Host: backendsHost, Path: "/release/url-tpl/77?k"})
@@ -621,7 +642,8 @@ func TestBackendsUpstreamFailures(t *testing.T) {
 		{"reset before answering", Request{Path: "/release/reset"}, 502, "Bad Gateway.", "UC", "upstream_reset_before_response_started{connection_termination", 3 * time.Second},
 		{"closed before answering", Request{Path: "/release/close"}, 502, "Bad Gateway.", "UC", "upstream_reset_before_response_started{connection_termination", 3 * time.Second},
 		{"cluster Envoy does not know", Request{Path: "/release/ms-hq?svc=ghost", Header: http.Header{"X-Namespace-Code": {"ns"}}}, 502, "Bad Gateway.", "NC", "", 3 * time.Second},
-		{"url host that does not resolve", Request{Path: "/release/url-nxdomain"}, 502, "Bad Gateway.", "DF", "dns_resolution_failure", 5 * time.Second},
+		// The DNS stub answers NXDOMAIN at once (no resolver timeout).
+		{"url host that does not resolve", Request{Path: "/release/url-nxdomain"}, 502, "Bad Gateway.", "DF", "dns_resolution_failure{cares_norecords:Domain_name_not_found}", 3 * time.Second},
 		{"stalled past timeout_seconds", Request{Path: "/release/stall"}, 504, "Gateway Time-out.", "UT", "response_timeout", 5 * time.Second},
 		{"stalled microservice", Request{Path: "/release/ms-stall?svc=s", Header: http.Header{"X-Namespace-Code": {"ns"}}}, 504, "Gateway Time-out.", "UT", "response_timeout", 5 * time.Second},
 	} {
@@ -649,6 +671,9 @@ func TestBackendsUpstreamFailures(t *testing.T) {
 				t.Errorf("access log %q, want flags=%s details=%s...", line, c.flags, c.details)
 			}
 		})
+	}
+	if !e.dns.Asked("apigw-no-such-host.invalid") {
+		t.Error("no DNS query for apigw-no-such-host.invalid reached the DNS stub")
 	}
 	if e.reset.requests.Load() == 0 || e.close.requests.Load() == 0 {
 		t.Errorf("the closing upstreams read no request: reset %d, close %d", e.reset.requests.Load(), e.close.requests.Load())

@@ -5,8 +5,8 @@ import (
 	"testing"
 )
 
-// corsConfig exercises spec step 8 and the `cors` field of section 4. The "vary" upstream
-// answers with its own Vary and Access-Control-Allow-Origin, as some backends do.
+// corsConfig exercises docs/gateway.md section 3, step 8 and the `cors` field of section 4. The
+// "vary" upstream answers with its own Vary and Access-Control-Allow-Origin, as some backends do.
 const corsConfig = `{
   "services": [{
     "id": "service-cors",
@@ -368,10 +368,10 @@ func TestCORSInvalidConfig(t *testing.T) {
 	}
 }
 
-// TestCORSAnswersCarryNoLimitHeaders: the APIs of this file have no limit at all (no service,
-// API or plan limit), so none of their answers — the gateway's preflight 204, its 429, the
-// upstream's 200 — carries the limit headers of spec section 7 ("every response of a limited
-// API"; a limited API is one to which at least one limit applies).
+// TestCORSAnswersCarryNoLimitHeaders: the APIs of this file have no limit at all (no service, API
+// or plan limit), so none of their answers — the gateway's preflight 204, its 429, the upstream's
+// 200 — carries the limit headers of docs/gateway.md section 7 ("every response of a limited API";
+// a limited API is one to which at least one limit applies).
 func TestCORSAnswersCarryNoLimitHeaders(t *testing.T) {
 	g, _, _ := corsGateway(t)
 	limitHeaders := []string{"X-Service-Ratelimit", "X-Api-Ratelimit", "X-Usageplan-Ratelimit", "X-Usageplan-Quota"}

@@ -2,11 +2,17 @@ package tests
 
 import (
 	"bytes"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"reflect"
 	"testing"
+	"time"
 
 	"gopkg.in/yaml.v3"
 )
@@ -56,13 +62,43 @@ func TestExampleConfigInSync(t *testing.T) {
 }
 
 // TestExampleConfigLoads starts the module with envoy-examples/config.json, so the example
-// stays a configuration the plugin accepts. The gateway is shared: tests of the example's
-// behaviour can use SharedExampleGateway without another Envoy start.
+// stays a configuration the plugin accepts, and sends the requests of envoy-examples/try.txt:
+// each gets the answer the file says, to the status and body. The gateway is shared: tests of
+// the example's behaviour can use SharedExampleGateway without another Envoy start.
 func TestExampleConfigLoads(t *testing.T) {
 	g := SharedExampleGateway(t)
-	if r := g.Do(t, Request{Path: "/"}); r.Status == 0 {
-		t.Errorf("no answer:\n%s", r)
+	const host = "api.example.com"
+	reply := func(msg string) string { return `{"message":"` + msg + `"}` }
+	fromGateway := func(t *testing.T, r Response) { checkGatewayReply(t, r) }
+	// The demo upstream echoes the rewritten path.
+	echoed := func(uri string) func(*testing.T, Response) {
+		return func(t *testing.T, r Response) {
+			if rec := DecodeEcho(t, r.Body); rec.URI != uri || rec.Host != host {
+				t.Errorf("demo upstream saw %s (host %s), want %s", rec.URI, rec.Host, uri)
+			}
+		}
 	}
+	// Signed as try.txt's openssl line signs: HMAC-SHA256 of "x-date: <date>\nsource: demo".
+	date := time.Now().UTC().Format(http.TimeFormat)
+	mac := hmac.New(sha256.New, []byte("demo-secret-key"))
+	io.WriteString(mac, "x-date: "+date+"\nsource: demo")
+	signed := http.Header{"X-Date": {date}, "Source": {"demo"}, "Authorization": {`hmac id="AKIDdemo", algorithm="hmac-sha256", ` +
+		`headers="x-date source", signature="` + base64.StdEncoding.EncodeToString(mac.Sum(nil)) + `"`}}
+	RunCases(t, g, []Case{
+		{Name: "mock API", Req: Request{Host: host, Path: "/hello"}, Status: 200, Body: `{"hello":"world"}`},
+		{Name: "http API", Req: Request{Host: host, Path: "/users/42?x=1"}, Status: 200, Check: echoed("/internal/users/42?x=1&page=1")},
+		{Name: "HTTPS", Req: Request{Host: host, SNI: host, TLS: true, Path: "/dev/files/a/b.txt"}, Status: 200, Check: echoed("/store/a/b.txt")},
+		{Name: "unknown host", Req: Request{Host: "nope.example.com", Path: "/hello"},
+			Status: 404, Body: reply("There is no api match host[nope.example.com]."), Check: fromGateway},
+		{Name: "default domain without environment", Req: Request{Host: "service-demo-1250000000.gz.apigw.tencentcs.com", Path: "/prod/hello"},
+			Status: 404, Body: reply("There is no api match default env_mapping[/prod]."), Check: fromGateway},
+		{Name: "no API", Req: Request{Host: host, Path: "/nothing"}, Status: 404, Body: reply("There is no api match uri[/nothing]."), Check: fromGateway},
+		{Name: "wrong method", Req: Request{Host: host, Method: "POST", Path: "/hello"}, Status: 405, Body: reply("Method Not Allowed."), Check: fromGateway},
+		{Name: "path parameter of the wrong type", Req: Request{Host: host, Path: "/users/abc"}, Status: 403, Body: reply("Get id params fail."), Check: fromGateway},
+		{Name: "broken API", Req: Request{Host: host, Path: "/broken"}, Status: 481, Body: reply("Mock config error."), Check: fromGateway},
+		{Name: "missing signature", Req: Request{Host: host, Path: "/signed"}, Status: 401, Body: reply("HMAC authorization format error."), Check: fromGateway},
+		{Name: "signed with openssl", Req: Request{Host: host, Path: "/signed", Header: signed}, Status: 200, Check: echoed("/signed")},
+	})
 }
 
 // SharedExampleGateway is a shared gateway with envoy-examples/config.json, HTTPS, and the cluster

@@ -47,7 +47,7 @@ func foundationGateway(t *testing.T) (*Gateway, *Upstream) {
 	return g, up
 }
 
-// checkGatewayReply asserts the reply format of spec section 2.
+// checkGatewayReply asserts the reply format of docs/gateway.md section 2.
 func checkGatewayReply(t *testing.T, r Response) {
 	t.Helper()
 	if ct := r.Header.Get("Content-Type"); ct != "application/json; charset=utf-8" {

@@ -36,6 +36,13 @@ type Options struct {
 	Concurrency  int               // Envoy worker threads; default 2
 	LogLevel     string            // Envoy --log-level; default "info", which shows the plugin's info lines
 	HCM          map[string]any    // extra http_connection_manager fields, e.g. "use_remote_address": true
+	// EnvoyNormalizesPath turns on the connection manager's normalize_path and merge_slashes:
+	// Envoy changes the path before the plugin sees it.
+	EnvoyNormalizesPath bool
+	// NoHeadersStopIteration leaves allow_on_headers_stop_iteration out of the wasm filter's
+	// config (as Istio's WasmPlugin does): Envoy never delivers the body of a request the
+	// plugin holds at its headers.
+	NoHeadersStopIteration bool
 	// Bootstrap, when set, may edit the rendered bootstrap last, for what no option covers.
 	Bootstrap    func(b map[string]any)
 	Wasm         string        // the module to load; default build/apigw.wasm
@@ -187,7 +194,11 @@ func startGateway(o owner, opts Options) (*Gateway, error) {
 			return g, err
 		}
 	}
-	b := g.bootstrap(certFile, keyFile)
+	dns, err := sharedDNSStub()
+	if err != nil {
+		return g, err
+	}
+	b := g.bootstrap(certFile, keyFile, dns.Addr)
 	if opts.Bootstrap != nil {
 		opts.Bootstrap(b)
 	}
@@ -249,7 +260,7 @@ func (g *Gateway) discoverListeners() error {
 }
 
 // bootstrap renders Envoy's configuration, as JSON-ready maps, following envoy-examples/envoy.yaml.
-func (g *Gateway) bootstrap(certFile, keyFile string) map[string]any {
+func (g *Gateway) bootstrap(certFile, keyFile string, dns *net.UDPAddr) map[string]any {
 	o := g.opts
 	hcm := map[string]any{
 		"@type":       "type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager",
@@ -268,7 +279,7 @@ func (g *Gateway) bootstrap(certFile, keyFile string) map[string]any {
 						"root_id": o.RootID,
 						// Lets the plugin hold a request at its headers while it reads the body
 						// (body parameters): nothing reaches the upstream before the check.
-						"allow_on_headers_stop_iteration": true,
+						"allow_on_headers_stop_iteration": !o.NoHeadersStopIteration,
 						"vm_config": map[string]any{
 							"vm_id":   o.VMID,
 							"runtime": "envoy.wasm.runtime.v8",
@@ -285,7 +296,7 @@ func (g *Gateway) bootstrap(certFile, keyFile string) map[string]any {
 				"name": "envoy.filters.http.dynamic_forward_proxy",
 				"typed_config": map[string]any{
 					"@type":            "type.googleapis.com/envoy.extensions.filters.http.dynamic_forward_proxy.v3.FilterConfig",
-					"dns_cache_config": dnsCache(),
+					"dns_cache_config": dnsCache(dns),
 				},
 			},
 			map[string]any{
@@ -306,6 +317,10 @@ func (g *Gateway) bootstrap(certFile, keyFile string) map[string]any {
 				}},
 			}},
 		},
+	}
+	if o.EnvoyNormalizesPath {
+		hcm["normalize_path"] = true
+		hcm["merge_slashes"] = true
 	}
 	maps.Copy(hcm, o.HCM)
 	listener := func(name string, addr map[string]any, tls map[string]any) map[string]any {
@@ -346,7 +361,7 @@ func (g *Gateway) bootstrap(certFile, keyFile string) map[string]any {
 			"name": "envoy.clusters.dynamic_forward_proxy",
 			"typed_config": map[string]any{
 				"@type":            "type.googleapis.com/envoy.extensions.clusters.dynamic_forward_proxy.v3.ClusterConfig",
-				"dns_cache_config": dnsCache(),
+				"dns_cache_config": dnsCache(dns),
 			},
 		},
 	}}
@@ -383,9 +398,25 @@ func (g *Gateway) bootstrap(certFile, keyFile string) map[string]any {
 	}
 }
 
-// dnsCache must be the same in the dynamic forward proxy filter and cluster.
-func dnsCache() map[string]any {
-	return map[string]any{"name": "apigw_dns_cache", "dns_lookup_family": "V4_PREFERRED"}
+// dnsCache must be the same in the dynamic forward proxy filter and cluster. It asks only the
+// tests' DNS stub at dns (c-ares, no search domain): never the system's resolver, which an
+// offline machine may leave unanswered.
+func dnsCache(dns *net.UDPAddr) map[string]any {
+	return map[string]any{
+		"name":              "apigw_dns_cache",
+		"dns_lookup_family": "V4_PREFERRED",
+		"typed_dns_resolver_config": map[string]any{
+			"name": "envoy.network.dns_resolver.cares",
+			"typed_config": map[string]any{
+				"@type": "type.googleapis.com/envoy.extensions.network.dns_resolver.cares.v3.CaresDnsResolverConfig",
+				"resolvers": []any{map[string]any{"socket_address": map[string]any{
+					"address": dns.IP.String(), "port_value": dns.Port, "protocol": "UDP",
+				}}},
+				"use_resolvers_as_fallback": false,
+				"dns_resolver_options":      map[string]any{"no_default_search_domain": true},
+			},
+		},
+	}
 }
 
 // Stop stops Envoy and waits for it to exit. Tests rarely need it: the gateway stops by itself

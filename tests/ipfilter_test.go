@@ -11,9 +11,9 @@ import (
 	"github.com/apigw-wasm/apigw-wasm/testkit/envoyproc"
 )
 
-// ipConfig exercises spec step 7: ip_allow / ip_deny of services and APIs, IPv4 and IPv6.
-// Clients come from 127.0.0.1 (the "http" listener), ::1 (the "http6" listener the test adds)
-// and a unix socket.
+// ipConfig exercises docs/gateway.md section 3, step 7: ip_allow / ip_deny of services and APIs,
+// IPv4 and IPv6. Clients come from 127.0.0.1 (the "http" listener), ::1 (the "http6" listener the
+// test adds) and a unix socket.
 const ipConfig = `{
   "services": [
     {"id": "service-ip", "default_domain": "ip.example.com",

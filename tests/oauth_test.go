@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -14,23 +13,25 @@ import (
 	"time"
 )
 
-// OAuth 2.0 id_token (spec section 6). Keys and tokens come from an implementation that is not
-// the one under test: PyJWT with cryptography, run from build/.venv (make pydeps installs them).
-// Python generates the keys (RSA 2048, EC P-256, P-384, P-521), exports their public halves as
-// JWK and PEM for the gateway configuration, and signs tokens with the claims the Go side asks
-// for; the attack tokens (alg none, HS256 keyed with the public key text, a swapped payload)
-// are put together in Python too.
+// OAuth 2.0 id_token (docs/gateway.md section 6). Keys and tokens come from an implementation that
+// is not the one under test: PyJWT with cryptography, run from build/.venv (make pydeps installs
+// them). Python generates the keys (RSA 2048, EC P-256, P-384, P-521), exports their public halves
+// as JWK and PEM for the gateway configuration, and signs tokens with the claims the Go side asks
+// for; the attack tokens (alg none, HS256 keyed with the public key text, a swapped payload) are
+// put together in Python too.
 
 // oauthPython makes the keys and tokens described by the JSON request on stdin:
 //
-//	{"keys": {name: "RSA" | "P-256" | "P-384" | "P-521"},
+//	{"keys": {name: "RSA" | "P-256" | "P-384" | "P-521"}, "private": {name: PKCS#8 PEM},
 //	 "tokens": [{"name", "kind", "key", "alg", "claims", "headers", "form", "fake_claims"}]}
 //
-// kinds: "sign" (PyJWT signs claims with key and alg), "none" (PyJWT, alg none, no signature),
-// "none_keep_sig" (header alg none on a validly signed token's payload and signature), "hs256"
-// (HMAC-SHA256 keyed with the public key text of form "pem" or "jwk", exactly as configured),
-// "tamper" (a token signed over claims, its payload then replaced by fake_claims). It answers
-// {"keys": {name: {"jwk", "pem", "pkcs1"}}, "tokens": {name: token}}.
+// "keys" are made anew; "private" (optional) loads keys made by an earlier run, to sign more
+// tokens with them. kinds: "sign" (PyJWT signs claims with key and alg), "none" (PyJWT, alg
+// none, no signature), "none_keep_sig" (header alg none on a validly signed token's payload and
+// signature), "hs256" (HMAC-SHA256 keyed with the public key text of form "pem" or "jwk",
+// exactly as configured), "tamper" (a token signed over claims, its payload then replaced by
+// fake_claims). It answers
+// {"keys": {name: {"jwk", "pem", "pkcs1", "private"}}, "tokens": {name: token}}.
 const oauthPython = `
 import base64, hashlib, hmac, json, sys
 import jwt
@@ -42,7 +43,7 @@ req = json.load(sys.stdin)
 curves = {"P-256": ec.SECP256R1(), "P-384": ec.SECP384R1(), "P-521": ec.SECP521R1()}
 priv = {}
 out = {"keys": {}, "tokens": {}}
-for name, kind in req["keys"].items():
+for name, kind in req.get("keys", {}).items():
     if kind == "RSA":
         k = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         jwk = RSAAlgorithm.to_jwk(k.public_key(), as_dict=True)
@@ -53,7 +54,10 @@ for name, kind in req["keys"].items():
         pkcs1 = ""
     priv[name] = k
     pem = k.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
-    out["keys"][name] = {"jwk": json.dumps(jwk, separators=(",", ":")), "pem": pem, "pkcs1": pkcs1}
+    private = k.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()).decode()
+    out["keys"][name] = {"jwk": json.dumps(jwk, separators=(",", ":")), "pem": pem, "pkcs1": pkcs1, "private": private}
+for name, pem in req.get("private", {}).items():
+    priv[name] = serialization.load_pem_private_key(pem.encode(), None)
 
 def b64(b):
     return base64.urlsafe_b64encode(b).rstrip(b"=").decode()
@@ -103,20 +107,26 @@ type oauthTokenSpec struct {
 	FakeClaims map[string]any `json:"fake_claims,omitempty"`
 }
 
-// oauthTokenSpecs lists every token the tests use, with dates around now. Tokens are made once
-// per test binary; the valid ones last an hour.
-func oauthTokenSpecs(now int64) []oauthTokenSpec {
-	valid := func() map[string]any {
-		return map[string]any{"sub": "user-1", "iss": "https://auth.example.com", "iat": now, "nbf": now - 5, "exp": now + 3600}
+// oauthClaims are the claims of a token valid for an hour from now, with claim k set to v if
+// k is not empty.
+func oauthClaims(now int64, k string, v any) map[string]any {
+	c := map[string]any{"sub": "user-1", "iss": "https://auth.example.com", "iat": now, "nbf": now - 5, "exp": now + 3600}
+	if k != "" {
+		c[k] = v
 	}
-	with := func(k string, v any) map[string]any { c := valid(); c[k] = v; return c }
+	return c
+}
+
+// oauthTokenSpecs lists the tokens the tests use, with dates around now. They are made once
+// per test binary: each stays what its name says for an hour at least (see oauthFreshSpec).
+func oauthTokenSpecs(now int64) []oauthTokenSpec {
+	valid := func() map[string]any { return oauthClaims(now, "", nil) }
+	with := func(k string, v any) map[string]any { return oauthClaims(now, k, v) }
 	specs := []oauthTokenSpec{
 		{Name: "ES256", Kind: "sign", Key: "p256", Alg: "ES256", Claims: valid(), Headers: map[string]any{"kid": "ec-1"}},
 		{Name: "ES384", Kind: "sign", Key: "p384", Alg: "ES384", Claims: valid()},
 		{Name: "ES512", Kind: "sign", Key: "p521", Alg: "ES512", Claims: valid()},
-		// exp 10 s ago and nbf in 10 s are inside the configured 60 s clock skew (the exp one
-		// for 50 s after it is made: the file's tests run in seconds).
-		{Name: "exp inside skew", Kind: "sign", Key: "rsa", Alg: "RS256", Claims: with("exp", now-10)},
+		// nbf in 10 s is inside the configured 60 s clock skew, and stays valid after.
 		{Name: "nbf inside skew", Kind: "sign", Key: "rsa", Alg: "RS256", Claims: with("nbf", now+10)},
 		{Name: "no nbf", Kind: "sign", Key: "rsa", Alg: "RS256", Claims: map[string]any{"sub": "user-1", "exp": now + 3600}},
 
@@ -138,10 +148,22 @@ func oauthTokenSpecs(now int64) []oauthTokenSpec {
 	return specs
 }
 
+// oauthFreshSpec is the spec of a token valid too briefly to be made with the others: e.token
+// has PyJWT sign it at the time it is asked for, just before it is sent.
+func oauthFreshSpec(name string, now int64) (oauthTokenSpec, bool) {
+	switch name {
+	case "exp inside skew":
+		// exp 10 s ago is inside the configured 60 s clock skew for 50 s after signing.
+		return oauthTokenSpec{Name: name, Kind: "sign", Key: "rsa", Alg: "RS256", Claims: oauthClaims(now, "exp", now-10)}, true
+	}
+	return oauthTokenSpec{}, false
+}
+
 type oauthKeyText struct {
-	JWK   string `json:"jwk"`   // compact JSON, put in the configuration as an object byte for byte
-	PEM   string `json:"pem"`   // SubjectPublicKeyInfo
-	PKCS1 string `json:"pkcs1"` // RSA only
+	JWK     string `json:"jwk"`     // compact JSON, put in the configuration as an object byte for byte
+	PEM     string `json:"pem"`     // SubjectPublicKeyInfo
+	PKCS1   string `json:"pkcs1"`   // RSA only
+	Private string `json:"private"` // PKCS#8, to sign the fresh tokens with
 }
 
 type oauthMaterial struct {
@@ -149,8 +171,22 @@ type oauthMaterial struct {
 	Tokens map[string]string       `json:"tokens"`
 }
 
-// oauthMakeMaterial runs oauthPython with the venv's interpreter.
+// oauthMakeMaterial makes the keys and the tokens of oauthTokenSpecs.
 func oauthMakeMaterial() (*oauthMaterial, error) {
+	m, err := oauthRunPython(map[string]any{"keys": oauthKeys, "tokens": oauthTokenSpecs(time.Now().Unix())})
+	if err != nil {
+		return nil, err
+	}
+	for _, s := range oauthTokenSpecs(0) {
+		if m.Tokens[s.Name] == "" {
+			return nil, fmt.Errorf("python made no token %q", s.Name)
+		}
+	}
+	return m, nil
+}
+
+// oauthRunPython runs oauthPython with the venv's interpreter on the request req.
+func oauthRunPython(req any) (*oauthMaterial, error) {
 	if err := resolveEnv(); err != nil {
 		return nil, err
 	}
@@ -158,7 +194,7 @@ func oauthMakeMaterial() (*oauthMaterial, error) {
 	if _, err := os.Stat(python); err != nil {
 		return nil, fmt.Errorf("%s is missing: run make pydeps (installs pyjwt and cryptography into build/.venv)", python)
 	}
-	in, err := json.Marshal(map[string]any{"keys": oauthKeys, "tokens": oauthTokenSpecs(time.Now().Unix())})
+	in, err := json.Marshal(req)
 	if err != nil {
 		return nil, err
 	}
@@ -173,11 +209,6 @@ func oauthMakeMaterial() (*oauthMaterial, error) {
 	var m oauthMaterial
 	if err := json.Unmarshal(out, &m); err != nil {
 		return nil, fmt.Errorf("python answered %q: %v", out, err)
-	}
-	for _, s := range oauthTokenSpecs(0) {
-		if m.Tokens[s.Name] == "" {
-			return nil, fmt.Errorf("python made no token %q", s.Name)
-		}
 	}
 	return &m, nil
 }
@@ -293,13 +324,8 @@ func oauthSetup(t *testing.T) *oauthEnv {
 			}
 			w.WriteHeader(200)
 		})
-		// A port with nothing listening: connections are refused.
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, err
-		}
-		closed := l.Addr().String()
-		l.Close()
+		// A port with nothing listening, kept bound: connections are refused.
+		closed := closedPort(binaryOwner{})
 		e.g, err = startGateway(binaryOwner{}, Options{
 			PluginConfig: conf,
 			Clusters:     map[string]string{"biz": e.biz.Addr, "authsrv": e.authUp.Addr, "stall": stall.Addr, "closed": closed},
@@ -318,6 +344,13 @@ func oauthSetup(t *testing.T) *oauthEnv {
 func (e *oauthEnv) token(t *testing.T, name string) string {
 	t.Helper()
 	tok := e.m.Tokens[name]
+	if spec, ok := oauthFreshSpec(name, time.Now().Unix()); ok {
+		m, err := oauthRunPython(map[string]any{"private": map[string]string{spec.Key: e.m.Keys[spec.Key].Private}, "tokens": []oauthTokenSpec{spec}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tok = m.Tokens[name]
+	}
 	if tok == "" {
 		t.Fatalf("no token %q", name)
 	}

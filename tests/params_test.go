@@ -15,8 +15,9 @@ import (
 	"time"
 )
 
-// paramsConfig exercises spec step 11: parameters by position, type and default; form bodies.
-// api-held routes to the "early" upstream, which counts a request as soon as its headers arrive.
+// paramsConfig exercises docs/gateway.md section 3, step 11: parameters by position, type and
+// default; form bodies. api-held routes to the "early" upstream, which counts a request as soon as
+// its headers arrive.
 const paramsConfig = `{
   "services": [{
     "id": "service-params",
@@ -111,7 +112,8 @@ func paramsGateway(t *testing.T) (*Gateway, *Upstream, *earlyUpstream) {
 	return g, up, early
 }
 
-// replyCase marks a case as a gateway error: its reply format is checked too (spec section 2).
+// replyCase marks a case as a gateway error: its reply format is checked too (docs/gateway.md
+// section 2).
 func replyCase(c Case) Case {
 	c.Check = func(t *testing.T, r Response) { checkGatewayReply(t, r) }
 	return c

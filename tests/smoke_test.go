@@ -6,8 +6,9 @@ import (
 	"testing"
 )
 
-// TestSmoke proves the harness: Envoy loads the module on every listener kind and answers.
-// It asserts nothing of the gateway's behaviour; that is the other tests' job.
+// TestSmoke proves the harness: Envoy loads the module on every listener kind and the module
+// answers. With no services, every request gets its 404 for an unknown host (the host without
+// its port); the rest of the gateway's behaviour is the other tests' job.
 func TestSmoke(t *testing.T) {
 	up := StartUpstream(t)
 	g := StartGateway(t, Options{
@@ -19,20 +20,25 @@ func TestSmoke(t *testing.T) {
 	if stats := g.Admin(t, "/stats?filter=wasm"); !strings.Contains(stats, "wasm.envoy.wasm.runtime.v8.active") {
 		t.Errorf("no wasm VM in the stats:\n%s", stats)
 	}
-	for _, req := range []Request{
-		{Path: "/smoke?x=1"},
-		{Path: "/smoke", TLS: true, Host: "api.example.com"},
-		{Path: "/smoke", TLS: true, SNI: "api.example.com"},
-		{Path: "/smoke", Unix: true},
+	unknownHost := func(host string) string { return `{"message":"There is no api match host[` + host + `]."}` }
+	for _, c := range []struct {
+		req  Request
+		host string // as the module names it
+	}{
+		{Request{Path: "/smoke?x=1"}, "127.0.0.1"},
+		{Request{Path: "/smoke", TLS: true, Host: "api.example.com"}, "api.example.com"},
+		{Request{Path: "/smoke", TLS: true, SNI: "api.example.com"}, "127.0.0.1"},
+		{Request{Path: "/smoke", Unix: true}, "localhost"},
 	} {
-		r := g.Do(t, req)
-		if r.Status < 100 || r.Header.Get("Server") == "" {
-			t.Errorf("%+v: no answer from Envoy:\n%s", req, r)
+		r := g.Do(t, c.req)
+		if r.Status != 404 || r.Body != unknownHost(c.host) || r.Header.Get("Server") != "envoy" {
+			t.Errorf("%+v: want the module's 404 for host %s:\n%s", c.req, c.host, r)
 		}
+		checkGatewayReply(t, r)
 	}
 	raw := g.Raw(t, RawRequest{Data: "GET /raw HTTP/1.1\r\nHost: api.example.com\r\nConnection: close\r\n\r\n"})
-	if raw.Status < 100 {
-		t.Errorf("raw request: no answer:\n%s", raw)
+	if raw.Status != 404 || raw.Body != unknownHost("api.example.com") {
+		t.Errorf("raw request: want the module's 404 for host api.example.com:\n%s", raw)
 	}
 	// The harness's own parts: the upstream echoes through a plain client.
 	resp, err := http.Get(up.Server.URL + "/echo?a=b")

@@ -330,19 +330,23 @@ func TestWebSocketOutlivesBackendTimeout(t *testing.T) {
 	}
 }
 
-// TestWebSocketRequiredHeaders: the two WebSocket rows of step 11, for upgrade requests written
-// by hand; none reaches the upstream.
+// TestWebSocketRequiredHeaders: the two WebSocket rows of step 11, on every request to a
+// WEBSOCKET API, upgrade or not, written by hand; none of the refused ones reaches the upstream.
 func TestWebSocketRequiredHeaders(t *testing.T) {
 	g, up := wsGateway(t)
 	before := up.Count()
-	const base = "GET /release/chat HTTP/1.1\r\nHost: " + wsHost + "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-	for _, c := range []struct{ name, headers, message string }{
-		{"no key", "Sec-WebSocket-Version: 13\r\n", "need header Sec-WebSocket-Key."},
-		{"no version", "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n", "need header Sec-WebSocket-Version."},
-		{"neither: the key first", "", "need header Sec-WebSocket-Key."},
+	const upgrade = "GET /release/chat HTTP/1.1\r\nHost: " + wsHost + "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+	const plain = "GET /release/chat HTTP/1.1\r\nHost: " + wsHost + "\r\nConnection: close\r\n"
+	for _, c := range []struct{ name, head, headers, message string }{
+		{"upgrade without key", upgrade, "Sec-WebSocket-Version: 13\r\n", "need header Sec-WebSocket-Key."},
+		{"upgrade without version", upgrade, "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n", "need header Sec-WebSocket-Version."},
+		{"upgrade without either: the key first", upgrade, "", "need header Sec-WebSocket-Key."},
+		{"plain GET without either", plain, "", "need header Sec-WebSocket-Key."},
+		{"plain GET without key", plain, "Sec-WebSocket-Version: 13\r\n", "need header Sec-WebSocket-Key."},
+		{"plain GET without version", plain, "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n", "need header Sec-WebSocket-Version."},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			r := g.Raw(t, RawRequest{Data: base + c.headers + "\r\n"})
+			r := g.Raw(t, RawRequest{Data: c.head + c.headers + "\r\n"})
 			if r.Status != 403 || r.Message() != c.message {
 				t.Fatalf("got %d %q, want 403 %q\n%s", r.Status, r.Message(), c.message, r)
 			}
@@ -350,6 +354,19 @@ func TestWebSocketRequiredHeaders(t *testing.T) {
 		})
 	}
 	if n := up.Count() - before; n != 0 {
-		t.Errorf("the upstream saw %d refused upgrades", n)
+		t.Errorf("the upstream saw %d refused requests", n)
+	}
+
+	// With both headers a plain GET passes the gateway: the upstream itself refuses it, since
+	// it asks for no upgrade.
+	r := g.Raw(t, RawRequest{Data: plain + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"})
+	if r.Status != 400 || r.Body != "not a websocket handshake\n" {
+		t.Fatalf("plain GET with both headers:\n%s", r)
+	}
+	if n := up.Count() - before; n != 1 {
+		t.Errorf("the upstream saw %d requests, want the plain GET", n)
+	}
+	if rec := up.Last(t); rec.URI != "/ws" || rec.Header.Get("X-Api-Id") != "api-ws" {
+		t.Errorf("upstream request %s %v", rec.URI, rec.Header)
 	}
 }

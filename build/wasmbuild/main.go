@@ -1,11 +1,15 @@
-// Command wasmbuild builds the plugin into a proxy-wasm module with upstream Go.
+// Command wasmbuild builds a proxy-wasm module with upstream Go: GOOS=wasip1, c-shared,
+// trimmed paths, no symbol tables. The plugin and the benchmark's modules speak the ABI through
+// plugin/abi and need nothing more.
 //
-// The tetratelabs SDK declares its host calls and callbacks for TinyGo. Without editing or
-// copying the SDK, this tool makes a virtual copy of it through `go build -overlay`: every SDK
-// source file is mapped, from the module cache, into a directory that does not exist on disk,
-// the SDK's native mocks are left out, and the shim in build/sdkshim (wasm imports and exports
-// with i32 signatures) is added. A generated go.mod (-modfile) replaces the SDK with that
-// virtual directory. Usage: go run ./build/wasmbuild -o build/apigw.wasm [-tags t] ./plugin
+// One module of the tests (testkit/wasmhost's ABI exerciser, a second client of the ABI) is
+// built on the archived tetratelabs SDK, which declares its host calls and callbacks for TinyGo.
+// Without editing or copying the SDK, this tool makes a virtual copy of it through
+// `go build -overlay`: every SDK source file is mapped, from the module cache, into a directory
+// that does not exist on disk, the SDK's native mocks are left out, and the shim in
+// build/sdkshim (wasm imports and exports with i32 signatures) is added. A generated go.mod
+// (-modfile) replaces the SDK with that virtual directory; packages that do not import the SDK
+// build exactly as without it. Usage: go run ./build/wasmbuild -o build/apigw.wasm [-tags t] ./plugin
 package main
 
 import (

@@ -12,7 +12,7 @@ import (
 	"github.com/apigw-wasm/apigw-wasm/internal/hmacauth"
 )
 
-const specKey = "ZxF2whO0RhuwnVCj5JMMAuqcDcN2oPrC" // the known answer of spec section 5
+const specKey = "ZxF2whO0RhuwnVCj5JMMAuqcDcN2oPrC" // the known answer of docs/gateway.md section 5
 
 var fixedNow = func() time.Time { return time.Date(2018, 3, 19, 12, 8, 40, 0, time.UTC) }
 

@@ -112,7 +112,8 @@ func report(w io.Writer, name string, data []byte) bool {
 	return ok
 }
 
-// brokenAPIs lists the APIs the plugin keeps but answers with 481 (spec section 3, step 6).
+// brokenAPIs lists the APIs the plugin keeps but answers with 481 (docs/gateway.md section 3,
+// step 6).
 func brokenAPIs(s source, cfg *config.Config) []problem {
 	var out []problem
 	for i, svc := range cfg.Services {

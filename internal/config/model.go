@@ -6,7 +6,7 @@
 // feature decodes its own section with the shared confjson.Decoder: cors, params, oauth,
 // hmacauth, ipfilter, limit and backend. A document that is not valid fails as a whole, with
 // one Error per problem naming its JSON path and line. An API whose settings are well-formed
-// but unusable (spec section 3, step 6) is kept and marked with its 481 answer, so the rest of
+// but unusable (docs/gateway.md section 3, step 6) is kept and marked with its 481 answer, so the rest of
 // the configuration keeps working. Nothing in the model changes after Load.
 package config
 

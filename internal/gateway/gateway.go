@@ -1,8 +1,12 @@
-// Package gateway is the request pipeline of spec section 3: a request view goes in, a decision
-// comes out — either a local reply (an error of the table, a mock, a redirect) or the changes
-// that route the request to its upstream. The steps run in the order of the spec, each one
-// either passing the request on or answering it; the order is the table `pipeline` below. The
-// package knows nothing of the proxy-wasm host: plugin/ adapts Envoy to Request and Decision.
+// Package gateway is the request pipeline of docs/gateway.md section 3: a request view goes in, a
+// decision comes out — either a local reply (an error of the table, a mock, a redirect) or the
+// changes that route the request to its upstream. The steps run in the order of that section,
+// each one either passing the request on or answering it: host (1), path normalization (1b),
+// environment (2), protocol (3), method (4), API (5), API config (6), client IP (7), CORS (8),
+// authentication (9), limits (10), parameters (11), backend (12); the table `pipeline` below is
+// that order. From step 1b on, every step sees the normalized path only. Respond is step 13, the
+// response side. The package knows nothing of the proxy-wasm host: plugin/ adapts Envoy to
+// Request, Decision and Response.
 package gateway
 
 import (
@@ -33,7 +37,7 @@ type Headers interface {
 type Request struct {
 	Authority string // :authority as sent
 	Method    string
-	Path      string // :path as sent, query included
+	Path      string // :path as sent, query included; only the HMAC request-line reads it unnormalized
 	TLS       bool   // the downstream connection is TLS
 	Source    string // downstream address: "ip:port", "[ip6]:port", or a unix socket path
 	RequestID string
@@ -44,13 +48,7 @@ type Request struct {
 }
 
 // Reply is an answer the gateway gives itself.
-type Reply struct {
-	Status  int
-	Headers [][2]string
-	Body    []byte
-	Code    reply.Code // the table row for error answers; None for mocks and redirects
-	Message string     // the filled message of an error answer, for the log
-}
+type Reply = reply.Answer
 
 // Decision is the outcome of Handle.
 type Decision struct {
@@ -62,7 +60,8 @@ type Decision struct {
 
 	// SetHeaders replace (or add) request headers on the way upstream, pseudo-headers included.
 	SetHeaders [][2]string
-	// ResponseHeaders are added to the upstream's response.
+	// ResponseHeaders are set on the response the upstream gives (see Respond): the request id,
+	// then the API's CORS and limit headers.
 	ResponseHeaders [][2]string
 
 	// NeedBody asks for the whole request body: the API checks body parameters. Call Resume
@@ -73,6 +72,9 @@ type Decision struct {
 
 	paused *state // where Resume continues
 	next   int
+
+	requestID string
+	respBuf   [9][2]string // ResponseHeaders without an allocation: the id, 4 CORS and 4 limit headers
 }
 
 // Gateway runs the pipeline over one immutable configuration.
@@ -109,7 +111,7 @@ type state struct {
 	g   *Gateway
 	r   *Request
 	d   *Decision
-	uri string // the request path without query
+	uri string // the request path without query, normalized from step 1b on
 	q   string // the query, without '?'; "" when none
 
 	binding config.Binding
@@ -131,20 +133,21 @@ type state struct {
 // step is one stage of the pipeline: nil passes the request on, a reply answers it.
 type step func(*state) *Reply
 
-// pipeline is spec section 3 in order.
+// pipeline is docs/gateway.md section 3, in order.
 var pipeline = []step{
-	stepHost,        // 1
-	stepEnvironment, // 2
-	stepProtocol,    // 3
-	stepMethod,      // 4
-	stepAPI,         // 5
-	stepAPIConfig,   // 6
-	stepClientIP,    // 7
-	stepCORS,        // 8
-	stepAuth,        // 9
-	stepLimits,      // 10
-	stepParams,      // 11
-	stepBackend,     // 12
+	stepHost,          // 1
+	stepNormalizePath, // 1b
+	stepEnvironment,   // 2
+	stepProtocol,      // 3
+	stepMethod,        // 4
+	stepAPI,           // 5
+	stepAPIConfig,     // 6
+	stepClientIP,      // 7
+	stepCORS,          // 8
+	stepAuth,          // 9
+	stepLimits,        // 10
+	stepParams,        // 11
+	stepBackend,       // 12
 }
 
 // Handle runs the pipeline for r.
@@ -156,6 +159,7 @@ func (g *Gateway) Handle(r *Request) *Decision {
 	}{}
 	d, st := &both.d, &both.st
 	st.g, st.r, st.d = g, r, d
+	d.requestID = r.RequestID
 	st.uri, st.q, _ = strings.Cut(r.Path, "?")
 	st.run(0)
 	return d
@@ -206,13 +210,15 @@ func (st *state) finish() {
 			limits, n = out.Headers(), len(limits)
 		}
 	}
+	if st.d.Reply == nil {
+		h := append(st.d.respBuf[:0], [2]string{reply.RequestIDHeader, st.r.RequestID})
+		st.d.ResponseHeaders = append(append(h, st.extra...), limits[:n]...)
+		return
+	}
 	if len(st.extra)+n == 0 {
 		return
 	}
-	dst := &st.d.ResponseHeaders
-	if st.d.Reply != nil {
-		dst = &st.d.Reply.Headers
-	}
+	dst := &st.d.Reply.Headers
 	h := make([][2]string, 0, len(*dst)+len(st.extra)+n)
 	h = append(append(h, *dst...), st.extra...)
 	*dst = append(h, limits[:n]...)
@@ -237,20 +243,7 @@ func (st *state) fail(c reply.Code, arg string) *Reply {
 }
 
 // failWith is the reply for an answer of the table.
-func (st *state) failWith(e *reply.Error) *Reply {
-	c := e.Code
-	msg := e.Error()
-	return &Reply{
-		Status: c.Status(),
-		Headers: [][2]string{
-			{"content-type", reply.ContentType},
-			{reply.RequestIDHeader, st.r.RequestID},
-		},
-		Body:    reply.JSONMessage(msg),
-		Code:    c,
-		Message: msg,
-	}
-}
+func (st *state) failWith(e *reply.Error) *Reply { return e.Answer(st.r.RequestID) }
 
 func stepHost(st *state) *Reply {
 	a := st.r.Authority
@@ -267,6 +260,17 @@ func stepHost(st *state) *Reply {
 	}
 	st.binding = b
 	st.d.Service = b.Service
+	return nil
+}
+
+// stepNormalizePath is step 1b: every later step, message, path variable and the upstream
+// :path use the normalized path (internal/httpsyntax); the query is not touched.
+func stepNormalizePath(st *state) *Reply {
+	uri, ok := httpsyntax.NormalizePath(st.uri)
+	if !ok {
+		return st.fail(reply.InvalidRequestPath, "")
+	}
+	st.uri = uri
 	return nil
 }
 
@@ -332,11 +336,17 @@ func stepProtocol(st *state) *Reply {
 	protos := st.binding.Service.Protocols
 	if cd := st.binding.Custom; cd != nil {
 		if cd.ForceHTTPS && !st.r.TLS {
+			// The normalized path and the query as sent: the https request finds its path
+			// already normal.
 			host, _ := httpsyntax.SplitHostPort(st.r.Authority)
+			query := ""
+			if i := strings.IndexByte(st.r.Path, '?'); i >= 0 {
+				query = st.r.Path[i:]
+			}
 			return &Reply{
 				Status: 301,
 				Headers: [][2]string{
-					{"location", "https://" + host + st.r.Path},
+					{"location", "https://" + host + st.uri + query},
 					{reply.RequestIDHeader, st.r.RequestID},
 				},
 			}

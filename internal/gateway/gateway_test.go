@@ -178,6 +178,35 @@ func TestMockAndRedirect(t *testing.T) {
 	}
 }
 
+// TestWebSocketHeadersOnEveryRequest: a WEBSOCKET API checks Sec-WebSocket-Key, then
+// Sec-WebSocket-Version, whether the request asks for an upgrade or not.
+func TestWebSocketHeadersOnEveryRequest(t *testing.T) {
+	g := newGateway(t)
+	const key, version = "dGhlIHNhbXBsZSBub25jZQ==", "13"
+	for _, c := range []struct {
+		name    string
+		headers headerMap
+		want    reply.Code
+	}{
+		{"plain GET, neither", headerMap{}, reply.NeedWebSocketKey},
+		{"plain GET, version only", headerMap{"sec-websocket-version": version}, reply.NeedWebSocketKey},
+		{"plain GET, key only", headerMap{"sec-websocket-key": key}, reply.NeedWebSocketVersion},
+		{"plain GET, both", headerMap{"sec-websocket-key": key, "sec-websocket-version": version}, reply.None},
+		{"upgrade, neither", headerMap{"upgrade": "websocket"}, reply.NeedWebSocketKey},
+		{"upgrade, key only", headerMap{"upgrade": "websocket", "sec-websocket-key": key}, reply.NeedWebSocketVersion},
+		{"upgrade, both", headerMap{"upgrade": "websocket", "sec-websocket-key": key, "sec-websocket-version": version}, reply.None},
+	} {
+		d := g.Handle(&Request{Authority: "api.example.com", Method: "GET", Path: "/ws", Headers: c.headers, RequestID: "rid"})
+		got := reply.None
+		if d.Reply != nil {
+			got = d.Reply.Code
+		}
+		if got != c.want {
+			t.Errorf("%s: %v, want %v", c.name, got, c.want)
+		}
+	}
+}
+
 func hasHeader(h [][2]string, k, v string) bool {
 	for _, kv := range h {
 		if kv[0] == k && kv[1] == v {

@@ -63,14 +63,15 @@ func stepAuth(st *state) *Reply {
 	return nil
 }
 
-// hmacRequest is what the HMAC verifier reads of the request.
+// hmacRequest is what the HMAC verifier reads of the request. Its path is the one the client
+// sent, not the normalized one: the client signed what it sent (spec section 5).
 type hmacRequest struct{ r *Request }
 
 func (h hmacRequest) Values(name string) []string { return h.r.Headers.Values(name) }
 func (h hmacRequest) Method() string              { return h.r.Method }
 func (h hmacRequest) Path() string                { return h.r.Path }
 
-// secretAuth is spec section 5: plan binding, the signature, then the secret's plans.
+// secretAuth is docs/gateway.md section 5: plan binding, the signature, then the secret's plans.
 func (st *state) secretAuth() *Reply {
 	api, env := st.d.API, st.env.Env
 	if !api.HasPlan[env] {
@@ -126,9 +127,10 @@ func (p paramRequest) Header(name string) (string, bool)  { return p.st.r.Header
 func (p paramRequest) Query() string                      { return p.st.q }
 func (p paramRequest) Body() []byte                       { return p.st.r.Body }
 
-// stepParams is step 11.
+// stepParams is step 11. A WEBSOCKET API checks its two handshake headers on every request,
+// upgrade or not.
 func stepParams(st *state) *Reply {
-	if st.d.API.Protocol == config.APIProtoWebSocket && isUpgrade(st.r.Headers) {
+	if st.d.API.Protocol == config.APIProtoWebSocket {
 		if _, ok := st.r.Headers.Get("sec-websocket-key"); !ok {
 			return st.fail(reply.NeedWebSocketKey, "")
 		}
@@ -156,8 +158,8 @@ func stepParams(st *state) *Reply {
 	return nil
 }
 
-// oauth is spec section 6: the token of the linked authorization API's location, verified
-// with its key.
+// oauth is docs/gateway.md section 6: the token of the linked authorization API's location,
+// verified with its key.
 func (st *state) oauth() *Reply {
 	auth := st.d.API.OAuthAPI
 	if auth == nil || auth.OAuthConfig == nil || auth.OAuthConfig.Key == nil {

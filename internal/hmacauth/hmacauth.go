@@ -1,5 +1,5 @@
 // Package hmacauth verifies the gateway's key-pair (HMAC) Authorization header, checks 2 to 9
-// of section 5 of the gateway spec, in their order, each failure being the reply.Error of its
+// of docs/gateway.md section 5, in their order, each failure being the reply.Error of its
 // row: the header's grammar, its required parameters, the algorithm, repeated headers, the
 // x-date or date freshness window, the presence of the signed headers, the secret id and
 // finally the signature. The signing string is, for each name of the headers parameter,

@@ -14,7 +14,8 @@ const (
 	testKey = "ZxF2whO0RhuwnVCj5JMMAuqcDcN2oPrC"
 	xDate   = "Mon, 19 Mar 2018 12:08:40 GMT"
 	oldDate = "Fri, 09 Oct 2015 00:00:00 GMT"
-	// HMAC-SHA256 of "x-date: <xDate>\nsource: AndriodApp" (the spec's worked example).
+	// HMAC-SHA256 of "x-date: <xDate>\nsource: AndriodApp" (the worked example of docs/gateway.md
+	// section 5).
 	sigXS256 = "XstRlcp2koYtMsnM/P8Wb15aEJSwopPZ04sJVaG+LOQ="
 )
 
@@ -99,7 +100,8 @@ func checkVerify(t *testing.T, v *Verifier, r Request, now time.Time, want reply
 //	printf 'x-date: Mon, 19 Mar 2018 12:08:40 GMT\nsource: AndriodApp' |
 //	  openssl dgst -sha384 -hmac ZxF2whO0RhuwnVCj5JMMAuqcDcN2oPrC -binary | base64 -w0
 //
-// The sha1 and sha256 rows of the first two groups are the spec's and the reference's.
+// The sha1 and sha256 rows of the first two groups are those of docs/gateway.md section 5 and of
+// the reference.
 func TestKnownAnswers(t *testing.T) {
 	const reqPath = "/release/v1/users?id=7&q=a%20b"
 	tests := []struct {

@@ -1,6 +1,6 @@
 package httpsyntax
 
-// Methods are the request methods the gateway serves (spec section 3, step 4); any other is
+// Methods are the request methods the gateway serves (docs/gateway.md section 3, step 4); any other is
 // answered 404 before an API is looked for.
 var Methods = [...]string{"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"}
 

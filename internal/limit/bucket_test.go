@@ -103,8 +103,9 @@ func TestBucket(t *testing.T) {
 	}
 }
 
-// TestBucketBound drives buckets with random bursts and checks the spec's guarantee on every
-// interval between two passing requests: at most R*T + R pass in an interval of length T.
+// TestBucketBound drives buckets with random bursts and checks the guarantee of docs/gateway.md
+// section 7 on every interval between two passing requests: at most R*T + R pass in an interval of
+// length T.
 func TestBucketBound(t *testing.T) {
 	for _, r := range []int64{1, 3, 10, 100} {
 		rng := rand.New(rand.NewPCG(uint64(r), 7))

@@ -1,11 +1,11 @@
-// Package limit enforces the gateway's rate limits and quotas (spec section 7) on a shared
-// key-value store with compare-and-swap, the model of proxy-wasm shared data: one map per vm_id
-// that every worker VM reads and writes, where a write may name the version it replaces but the
-// creation of a key is never guarded. Rate limits are token buckets of capacity R refilled at R
+// Package limit enforces the gateway's rate limits and quotas (docs/gateway.md section 7) on a
+// shared key-value store with compare-and-swap, the model of proxy-wasm shared data: one map per
+// vm_id that every worker VM reads and writes, where a write may name the version it replaces but
+// the creation of a key is never guarded. Rate limits are token buckets of capacity R refilled at R
 // per second; quotas are exact counters per plan and secret over a total, daily or monthly (UTC)
-// period. Take checks the up to four limits of a request and either takes from all of them or
-// from none, and reports what the response headers show. Keys depend only on identities, never
-// on the limits, so counters outlive configuration reloads and a changed limit applies at once.
+// period. Take checks the up to four limits of a request and either takes from all of them or from
+// none, and reports what the response headers show. Keys depend only on identities, never on the
+// limits, so counters outlive configuration reloads and a changed limit applies at once.
 package limit
 
 import (

@@ -17,8 +17,8 @@ func (r *benchRequest) Header(name string) (string, bool) {
 func (r *benchRequest) Query() string { return r.query }
 func (r *benchRequest) Body() []byte  { return nil }
 
-// BenchmarkCheck checks the spec's example: an int path variable, a required header and an
-// int query parameter with a default, which is absent in one case.
+// BenchmarkCheck checks the example API of docs/gateway.md section 4: an int path variable, a
+// required header and an int query parameter with a default, which is absent in one case.
 func BenchmarkCheck(b *testing.B) {
 	set, err := Compile([]Spec{
 		{Name: "id", Position: "path", Type: "int", Required: true},

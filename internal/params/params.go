@@ -100,8 +100,9 @@ type Set struct {
 }
 
 // Compile checks and compiles an API's parameter list. vars are the names of the API path's
-// template variables, in order. Every variable that no path parameter declares is checked as
-// a required string, so that a variable that matched nothing is answered (spec step 5).
+// template variables, in order. Every variable that no path parameter declares is checked as a
+// required string, so that a variable that matched nothing is answered (docs/gateway.md section 3,
+// step 5).
 func Compile(specs []Spec, vars []string) (*Set, error) {
 	s := &Set{}
 	declared := make([]bool, len(vars))

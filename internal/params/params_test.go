@@ -121,7 +121,7 @@ func TestCompileAccepts(t *testing.T) {
 	}
 }
 
-// usersSpecs is the spec's example API plus a few typed parameters.
+// usersSpecs is the example API of docs/gateway.md section 4 plus a few typed parameters.
 var usersSpecs = []Spec{
 	{Name: "id", Position: "path", Type: "int", Required: true},
 	{Name: "X-Token", Position: "header", Required: true},

@@ -13,9 +13,13 @@ import (
 // Code names one row of the error table.
 type Code uint8
 
-// The codes, one per row of rows below, grouped by status.
+// The codes, one per row of rows below, grouped by status. Two rows are the project's own, not
+// the Tencent table's: InvalidRequestPath (docs/gateway.md step 1b: the table has no answer for
+// a path that cannot be normalized) and IPNotAllowed.
 const (
 	None Code = iota
+
+	InvalidRequestPath
 
 	HMACApiKeyInvalidForAPI
 	HMACXDateInvalid
@@ -103,6 +107,8 @@ type row struct {
 // rows is the error table, one row per Code. Placeholders of the source ("xxx", "$host",
 // ...) are written "%s".
 var rows = [numCodes]row{
+	InvalidRequestPath: {400, "Invalid request path.", "invalid_request_path"},
+
 	HMACApiKeyInvalidForAPI:   {401, "HMAC apikey is invalid for API.", "hmac_api_key_invalid_for_api"},
 	HMACXDateInvalid:          {401, "HMAC signature cannot be verified, a valid x-date header is required for HMAC Authentication.", "hmac_x_date_invalid"},
 	HMACXDateOutOfDate:        {401, "HMAC signature cannot be verified, the x-date header is out of date for HMAC Authentication.", "hmac_x_date_out_of_date"},

@@ -43,6 +43,7 @@ func TestMessages(t *testing.T) {
 		{ClientClosed, "", 499, "Client closed connetion."},
 		{MicroServiceLocationFormat, "", 481, "Only support the map_from like method.req.{path}.{}."},
 		{GatewayTimeout, "", 504, "Gateway Time-out."},
+		{InvalidRequestPath, "", 400, "Invalid request path."},
 	}
 	for _, tt := range tests {
 		e := New(tt.code, tt.arg)

@@ -9,27 +9,21 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/tetratelabs/proxy-wasm-go-sdk/proxywasm"
-	"github.com/tetratelabs/proxy-wasm-go-sdk/proxywasm/types"
-
 	"github.com/apigw-wasm/apigw-wasm/bench/benchcfg"
 	"github.com/apigw-wasm/apigw-wasm/internal/config"
 	"github.com/apigw-wasm/apigw-wasm/internal/gateway"
 	"github.com/apigw-wasm/apigw-wasm/internal/hmacauth"
 	"github.com/apigw-wasm/apigw-wasm/internal/limit"
+	"github.com/apigw-wasm/apigw-wasm/plugin/abi"
 )
 
 func main() {}
 
-func init() { proxywasm.SetVMContext(&vm{}) }
+func init() { abi.SetHandler(&module{}) }
 
-type vm struct{ types.DefaultVMContext }
-
-func (*vm) NewPluginContext(uint32) types.PluginContext { return &plugin{} }
-
-type plugin struct {
-	types.DefaultPluginContext
-	counter  proxywasm.MetricCounter
+type module struct {
+	abi.Base
+	counter  uint32
 	gwB, gwC *gateway.Gateway
 	headers  *gateway.HeaderList
 	now      time.Time
@@ -37,9 +31,9 @@ type plugin struct {
 }
 
 // request is the benchmark's request of (b) and (c), as the plugin hands it to the gateway.
-func (p *plugin) request() *gateway.Request {
+func (m *module) request() *gateway.Request {
 	return &gateway.Request{Authority: benchcfg.Host, Method: "GET", Path: benchcfg.Path, Source: "127.0.0.1:40000",
-		RequestID: "0123456789abcdef0123456789abcdef", Headers: p.headers, Now: p.now}
+		RequestID: "0123456789abcdef0123456789abcdef", Headers: m.headers, Now: m.now}
 }
 
 type hmacReq struct{ h *gateway.HeaderList }
@@ -48,36 +42,29 @@ func (r hmacReq) Values(name string) []string { return r.h.Values(name) }
 func (hmacReq) Method() string                { return "GET" }
 func (hmacReq) Path() string                  { return benchcfg.Path }
 
-func (p *plugin) OnPluginStart(int) types.OnPluginStartStatus {
-	p.now = time.Now()
-	signed, _ := benchcfg.SignedHeaders(p.now)
-	p.headers = &gateway.HeaderList{}
+func (m *module) OnConfigure(uint32, int) bool {
+	m.now = time.Now()
+	signed, _ := benchcfg.SignedHeaders(m.now)
+	m.headers = &gateway.HeaderList{}
 	for _, kv := range append([][2]string{{":authority", benchcfg.Host}, {":method", "GET"}, {":path", benchcfg.Path},
 		{"user-agent", "wrk"}, {"accept", "*/*"}}, signed...) {
-		p.headers.Fields = append(p.headers.Fields, gateway.Field{Name: kv[0], Value: kv[1]})
+		m.headers.Fields = append(m.headers.Fields, gateway.Field{Name: kv[0], Value: kv[1]})
 	}
 	for _, c := range []struct {
 		gw     **gateway.Gateway
 		secret bool
-	}{{&p.gwB, false}, {&p.gwC, true}} {
+	}{{&m.gwB, false}, {&m.gwC, true}} {
 		cfg, err := config.Load([]byte(benchcfg.PluginConfig(c.secret, 1)))
 		if err != nil {
-			proxywasm.LogCriticalf("config: %v", err)
-			return types.OnPluginStartStatusFailed
+			abi.Log(abi.LogCritical, "config: "+err.Error())
+			return false
 		}
 		*c.gw = gateway.New(cfg, &limit.Memory{})
 	}
-	p.verifier = &hmacauth.Verifier{Lookup: func(string) ([]byte, bool) { return []byte(benchcfg.Key), true }}
-	p.counter = proxywasm.DefineCounterMetric("calib.counter")
-	_ = proxywasm.SetSharedData("calib", []byte("0123456789abcdef"), 0)
-	return types.OnPluginStartStatusOK
-}
-
-func (p *plugin) NewHttpContext(uint32) types.HttpContext { return &http{p: p} }
-
-type http struct {
-	types.DefaultHttpContext
-	p *plugin
+	m.verifier = &hmacauth.Verifier{Lookup: func(string) ([]byte, bool) { return []byte(benchcfg.Key), true }}
+	m.counter, _ = abi.DefineMetric(abi.Counter, "calib.counter")
+	abi.SetSharedData("calib", []byte("0123456789abcdef"), 0)
+	return true
 }
 
 //go:noinline
@@ -85,56 +72,57 @@ func nop(s string) int { return len(s) }
 
 var sink int
 
-func (h *http) OnHttpRequestHeaders(int, bool) types.Action {
-	op, _ := proxywasm.GetHttpRequestHeader("x-calib-op")
-	ns, _ := proxywasm.GetHttpRequestHeader("x-calib-n")
+func (m *module) OnRequestHeaders(uint32, int, bool) abi.Action {
+	op, _ := abi.HeaderValue(abi.RequestHeaders, "x-calib-op")
+	ns, _ := abi.HeaderValue(abi.RequestHeaders, "x-calib-n")
 	n, _ := strconv.Atoi(ns)
-	pairs, _ := proxywasm.GetHttpRequestHeaders()
+	pairs, _ := abi.HeaderPairs(abi.RequestHeaders)
 	start := time.Now()
 	for i := 0; i < n; i++ {
 		switch op {
 		case "nop":
 			sink += nop(op)
 		case "get":
-			v, _ := proxywasm.GetHttpRequestHeader(":path")
+			v, _ := abi.HeaderValue(abi.RequestHeaders, ":path")
 			sink += len(v)
 		case "getmiss":
-			v, _ := proxywasm.GetHttpRequestHeader("x-missing")
+			v, _ := abi.HeaderValue(abi.RequestHeaders, "x-missing")
 			sink += len(v)
-		case "replace":
-			_ = proxywasm.ReplaceHttpRequestHeader("x-calib", "value")
-		case "respreplace":
-			_ = proxywasm.ReplaceHttpRequestHeader("x-calib", "value")
-		case "pairs":
-			v, _ := proxywasm.GetHttpRequestHeaders()
-			sink += len(v)
+		case "replace", "respreplace":
+			abi.ReplaceHeader(abi.RequestHeaders, "x-calib", "value")
 		case "setpairs":
-			_ = proxywasm.ReplaceHttpRequestHeaders(pairs)
+			abi.SetHeaderPairs(abi.RequestHeaders, []byte(pairs))
+		case "pairs":
+			v, _ := abi.HeaderPairs(abi.RequestHeaders)
+			sink += len(v)
 		case "prop":
-			v, _ := proxywasm.GetProperty([]string{"source", "address"})
+			v, _ := abi.Property("source\x00address")
 			sink += len(v)
 		case "proptls":
-			v, _ := proxywasm.GetProperty([]string{"connection", "tls_version"})
+			v, _ := abi.Property("connection\x00tls_version")
 			sink += len(v)
 		case "time":
 			sink += int(time.Now().UnixNano() & 1)
+		case "hosttime":
+			ns, _ := abi.Now()
+			sink += int(ns & 1)
 		case "shget":
-			v, _, _ := proxywasm.GetSharedData("calib")
+			v, _, _ := abi.SharedData("calib")
 			sink += len(v)
 		case "shset":
-			_ = proxywasm.SetSharedData("calib", []byte("0123456789abcdef"), 0)
+			abi.SetSharedData("calib", []byte("0123456789abcdef"), 0)
 		case "metric":
-			h.p.counter.Increment(1)
+			abi.IncrementMetric(m.counter, 1)
 		case "handle-b", "handle-c":
-			gw := h.p.gwB
+			gw := m.gwB
 			if op == "handle-c" {
-				gw = h.p.gwC
+				gw = m.gwC
 			}
-			if d := gw.Handle(h.p.request()); d.Reply != nil {
+			if d := gw.Handle(m.request()); d.Reply != nil {
 				sink += d.Reply.Status
 			}
 		case "verify":
-			if _, e := h.p.verifier.Verify(hmacReq{h.p.headers}, h.p.now); e != nil {
+			if _, e := m.verifier.Verify(hmacReq{m.headers}, m.now); e != nil {
 				sink++
 			}
 		case "alloc":
@@ -143,7 +131,7 @@ func (h *http) OnHttpRequestHeaders(int, bool) types.Action {
 	}
 	el := time.Since(start)
 	per := float64(el.Nanoseconds()) / float64(max(n, 1))
-	body := op + " n=" + strconv.Itoa(n) + " headers=" + strconv.Itoa(len(pairs)) + " ns/call=" + strconv.FormatFloat(per, 'f', 1, 64) + "\n"
-	_ = proxywasm.SendHttpResponse(200, nil, []byte(body), -1)
-	return types.ActionPause
+	body := op + " n=" + strconv.Itoa(n) + " headers=" + strconv.Itoa(abi.PairCount(pairs)) + " ns/call=" + strconv.FormatFloat(per, 'f', 1, 64) + "\n"
+	abi.SendLocalResponse(200, "", []byte(body), abi.AppendPairs(nil, nil))
+	return abi.Pause
 }

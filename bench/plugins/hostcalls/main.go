@@ -2,88 +2,78 @@
 // gateway makes for one request, and nothing else: no configuration model, no pipeline. In the
 // benchmark (configurations h and i) it separates the cost of crossing into Envoy from the
 // cost of the gateway's own logic. Its plugin configuration is "b" (the calls of an auth: none
-// API) or "c" (also every request header at once, two shared-data reads and compare-and-swap
-// writes, four limit headers: the calls of a secret API with a usage plan), or "b-all": (b)'s
-// calls, but every request header read at once instead of one at a time. It answers by
-// routing to the cluster "upstream", path /internal/users/42 (plus ?page=1 for "c").
+// API) or "c" (every request header at once, two shared-data reads and compare-and-swap writes,
+// four limit headers: the calls of a secret API with a usage plan), or "b-all": (b)'s calls, but every request header
+// read at once instead of one at a time. It answers by routing to the cluster "upstream", path
+// /internal/users/42 (plus ?page=1 for "c").
 package main
 
 import (
 	"strconv"
 
-	"github.com/tetratelabs/proxy-wasm-go-sdk/proxywasm"
-	"github.com/tetratelabs/proxy-wasm-go-sdk/proxywasm/types"
+	"github.com/apigw-wasm/apigw-wasm/plugin/abi"
 )
 
 func main() {}
 
-func init() { proxywasm.SetVMContext(&vm{}) }
+func init() { abi.SetHandler(&module{ids: map[uint32]string{}}) }
 
-type vm struct{ types.DefaultVMContext }
-
-func (*vm) NewPluginContext(uint32) types.PluginContext { return &plugin{} }
-
-type plugin struct {
-	types.DefaultPluginContext
+type module struct {
+	abi.Base
 	secret bool
 	all    bool // read the request headers with one call
 	n      uint64
+	ids    map[uint32]string // request id per context
 }
 
-func (p *plugin) OnPluginStart(int) types.OnPluginStartStatus {
-	c, _ := proxywasm.GetPluginConfiguration()
-	p.secret = string(c) == "c"
-	p.all = string(c) == "b-all"
-	return types.OnPluginStartStatusOK
-}
-
-func (p *plugin) NewHttpContext(uint32) types.HttpContext { return &http{p: p} }
-
-type http struct {
-	types.DefaultHttpContext
-	p  *plugin
-	id string
+func (m *module) OnConfigure(_ uint32, size int) bool {
+	c, _ := abi.BufferBytes(abi.PluginConfiguration, 0, size)
+	m.secret = c == "c"
+	m.all = c == "b-all"
+	return true
 }
 
 var limitKeys = [2]string{"apigw|p|usagePlan-bench|AKIDbench", "apigw|q|usagePlan-bench|AKIDbench"}
 
-func (h *http) OnHttpRequestHeaders(int, bool) types.Action {
-	h.p.n++
-	h.id = strconv.FormatUint(h.p.n, 16)
-	proxywasm.GetProperty([]string{"connection", "tls_version"})
-	src, _ := proxywasm.GetProperty([]string{"source", "address"})
-	if h.p.all {
-		proxywasm.GetHttpRequestHeaders()
+func (m *module) OnRequestHeaders(id uint32, _ int, _ bool) abi.Action {
+	m.n++
+	rid := strconv.FormatUint(m.n, 16)
+	m.ids[id] = rid
+	abi.Property("connection\x00tls_version")
+	src, _ := abi.Property("source\x00address")
+	if m.all || m.secret {
+		abi.HeaderPairs(abi.RequestHeaders)
 	} else {
 		for _, name := range []string{":authority", ":method", ":path", "upgrade", "origin"} {
-			proxywasm.GetHttpRequestHeader(name)
+			abi.HeaderValue(abi.RequestHeaders, name)
 		}
 	}
 	path := "/internal/users/42"
-	if h.p.secret {
-		proxywasm.GetHttpRequestHeaders()
+	if m.secret {
 		var buf [16]byte
 		for _, k := range limitKeys {
-			_, cas, _ := proxywasm.GetSharedData(k)
-			proxywasm.SetSharedData(k, buf[:], cas)
+			_, cas, _ := abi.SharedData(k)
+			abi.SetSharedData(k, buf[:], cas)
 		}
 		path += "?page=1"
 	}
 	for _, kv := range [][2]string{
 		{"x-apigw-cluster", "upstream"}, {":path", path}, {"x-envoy-upstream-rq-timeout-ms", "15000"},
-		{"x-api-requestid", h.id}, {"x-api-id", "api-users"}, {"x-client-proto", "http"}, {"x-real-ip", string(src)},
+		{"x-api-requestid", rid}, {"x-api-id", "api-users"}, {"x-client-proto", "http"}, {"x-real-ip", src},
 	} {
-		proxywasm.ReplaceHttpRequestHeader(kv[0], kv[1])
+		abi.ReplaceHeader(abi.RequestHeaders, kv[0], kv[1])
 	}
-	return types.ActionContinue
+	return abi.Continue
 }
 
-func (h *http) OnHttpResponseHeaders(int, bool) types.Action {
-	proxywasm.ReplaceHttpResponseHeader("x-api-requestid", h.id)
-	if h.p.secret {
+func (m *module) OnResponseHeaders(id uint32, _ int, _ bool) abi.Action {
+	abi.ReplaceHeader(abi.ResponseHeaders, "x-api-requestid", m.ids[id])
+	if m.secret {
 		for _, name := range []string{"x-service-ratelimit", "x-api-ratelimit", "x-usageplan-ratelimit", "x-usageplan-quota"} {
-			proxywasm.ReplaceHttpResponseHeader(name, "unlimited")
+			abi.ReplaceHeader(abi.ResponseHeaders, name, "unlimited")
 		}
 	}
-	return types.ActionContinue
+	return abi.Continue
 }
+
+func (m *module) OnDelete(id uint32) { delete(m.ids, id) }

@@ -1,0 +1,326 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/apigw-wasm/apigw-wasm/internal/limit"
+	"github.com/apigw-wasm/apigw-wasm/plugin/abi"
+)
+
+// fakeHost is an in-memory host for go test: header maps, bodies and properties per context,
+// shared data with the host's compare-and-swap rules (limit.Memory), local replies, logs,
+// metrics and http calls recorded for the test to read. Calls act on the current context,
+// which the test sets with enter (as Envoy does before each callback) or the plugin with
+// setEffectiveContext.
+type fakeHost struct {
+	mu      sync.Mutex
+	clock   time.Time
+	current uint32
+	config  string
+	streams map[uint32]*fakeStream
+	shared  limit.Memory
+	logs    []string
+	metrics map[string]int64
+	names   []string // metric names by id-1
+	tick    map[uint32]uint32
+	calls   []fakeCall
+	fail    map[string]abi.Status // a host call (its op name) that fails
+}
+
+type fakeStream struct {
+	request, response [][2]string
+	body              []byte
+	props             map[string]string
+	reply             *fakeReply
+	continued         bool
+}
+
+type fakeReply struct {
+	status  int
+	headers [][2]string
+	body    []byte
+	details string
+}
+
+type fakeCall struct {
+	context uint32
+	cluster string
+	headers [][2]string
+	body    []byte
+	timeout time.Duration
+}
+
+func newFakeHost(config string) *fakeHost {
+	return &fakeHost{
+		clock:   time.Date(2026, 12, 3, 12, 0, 0, 0, time.UTC),
+		config:  config,
+		streams: map[uint32]*fakeStream{},
+		metrics: map[string]int64{},
+		tick:    map[uint32]uint32{},
+		fail:    map[string]abi.Status{},
+	}
+}
+
+// enter makes id the current context, as the host does before a callback.
+func (f *fakeHost) enter(id uint32) *fakeStream {
+	f.current = id
+	s := f.streams[id]
+	if s == nil {
+		s = &fakeStream{props: map[string]string{}}
+		f.streams[id] = s
+	}
+	return s
+}
+
+func (f *fakeHost) stream() *fakeStream { return f.enter(f.current) }
+
+func (f *fakeHost) failure(op string) error {
+	if st, ok := f.fail[op]; ok {
+		return &hostError{op: op, status: st}
+	}
+	return nil
+}
+
+func (f *fakeHost) log(level abi.LogLevel, msg string) {
+	f.logs = append(f.logs, fmt.Sprintf("[%d] %s", level, msg))
+}
+
+func (f *fakeHost) now() time.Time { return f.clock }
+
+func (f *fakeHost) buffer(b abi.BufferType, start, size int) (string, error) {
+	if err := f.failure("buffer"); err != nil {
+		return "", err
+	}
+	var all string
+	switch b {
+	case abi.PluginConfiguration:
+		all = f.config
+	case abi.RequestBody:
+		all = string(f.stream().body)
+	default:
+		return "", &hostError{op: "get buffer", status: abi.StatusBadArgument}
+	}
+	if start > len(all) {
+		return "", nil
+	}
+	return all[start:min(len(all), start+size)], nil
+}
+
+func (f *fakeHost) setBuffer(b abi.BufferType, data []byte) error {
+	if b != abi.RequestBody {
+		return &hostError{op: "set buffer", status: abi.StatusBadArgument}
+	}
+	f.stream().body = append([]byte(nil), data...)
+	return nil
+}
+
+func (f *fakeHost) headerMap(m abi.MapType) *[][2]string {
+	s := f.stream()
+	if m == abi.ResponseHeaders {
+		return &s.response
+	}
+	return &s.request
+}
+
+func (f *fakeHost) headerPairs(m abi.MapType) (string, error) {
+	if err := f.failure("headers"); err != nil {
+		return "", err
+	}
+	return string(abi.AppendPairs(nil, *f.headerMap(m))), nil
+}
+
+func (f *fakeHost) header(m abi.MapType, name string) (string, bool, error) {
+	for _, kv := range *f.headerMap(m) {
+		if kv[0] == name {
+			return kv[1], true, nil
+		}
+	}
+	return "", false, nil
+}
+
+func (f *fakeHost) setHeader(m abi.MapType, name, value string) error {
+	if err := f.failure("set header"); err != nil {
+		return err
+	}
+	name = strings.ToLower(name) // Envoy's header maps hold lowercase names
+	hm := f.headerMap(m)
+	out := (*hm)[:0:0]
+	done := false
+	for _, kv := range *hm {
+		if kv[0] == name {
+			if done {
+				continue
+			}
+			kv[1], done = value, true
+		}
+		out = append(out, kv)
+	}
+	if !done {
+		out = append(out, [2]string{name, value})
+	}
+	*hm = out
+	return nil
+}
+
+func (f *fakeHost) removeHeader(m abi.MapType, name string) error {
+	hm := f.headerMap(m)
+	out := (*hm)[:0:0]
+	for _, kv := range *hm {
+		if kv[0] != name {
+			out = append(out, kv)
+		}
+	}
+	*hm = out
+	return nil
+}
+
+func (f *fakeHost) property(path string) (string, bool, error) {
+	v, ok := f.stream().props[path]
+	return v, ok, nil
+}
+
+func (f *fakeHost) sharedData(key string) (string, uint32, bool, error) {
+	v, cas, found, err := f.shared.Get(key)
+	return string(v), cas, found, err
+}
+
+func (f *fakeHost) setSharedData(key string, value []byte, cas uint32) error {
+	return f.shared.Set(key, value, cas)
+}
+
+func (f *fakeHost) sendReply(status int, headers [][2]string, body []byte, details string) error {
+	if err := f.failure("send reply"); err != nil {
+		return err
+	}
+	s := f.stream()
+	if s.reply != nil {
+		return &hostError{op: "send local response", status: abi.StatusBadArgument}
+	}
+	r := &fakeReply{status: status, body: append([]byte(nil), body...), details: details}
+	for _, kv := range headers {
+		r.headers = append(r.headers, [2]string{strings.ToLower(kv[0]), kv[1]})
+	}
+	s.reply = r
+	return nil
+}
+
+func (f *fakeHost) continueRequest() error {
+	f.stream().continued = true
+	return nil
+}
+
+func (f *fakeHost) setEffectiveContext(id uint32) error {
+	if _, ok := f.streams[id]; !ok {
+		return &hostError{op: "set effective context", status: abi.StatusBadArgument}
+	}
+	f.current = id
+	return nil
+}
+
+func (f *fakeHost) setTickPeriod(ms uint32) error {
+	f.tick[f.current] = ms
+	return nil
+}
+
+func (f *fakeHost) httpCall(cluster string, headers [][2]string, body []byte, timeout time.Duration) (uint32, error) {
+	if err := f.failure("http call"); err != nil {
+		return 0, err
+	}
+	f.calls = append(f.calls, fakeCall{f.current, cluster, headers, body, timeout})
+	return uint32(len(f.calls)), nil
+}
+
+func (f *fakeHost) defineCounter(name string) (uint32, error) {
+	for i, n := range f.names {
+		if n == name {
+			return uint32(i + 1), nil
+		}
+	}
+	f.names = append(f.names, name)
+	return uint32(len(f.names)), nil
+}
+
+func (f *fakeHost) increment(id uint32, delta int64) error {
+	if id == 0 || int(id) > len(f.names) {
+		return &hostError{op: "increment metric", status: abi.StatusNotFound}
+	}
+	f.metrics[f.names[id-1]] += delta
+	return nil
+}
+
+// logged reports whether some log line contains s.
+func (f *fakeHost) logged(s string) bool {
+	for _, l := range f.logs {
+		if strings.Contains(l, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// testVM is a VM of the plugin on a fake host, with one root context configured.
+type testVM struct {
+	t      *testing.T
+	host   *fakeHost
+	vm     *vm
+	root   uint32
+	nextID uint32
+}
+
+const testRootID = 1
+
+// startVM configures the plugin with config as Envoy does: create the root context, start the
+// VM, configure; ok is what configure answered.
+func startVM(t *testing.T, config string) (*testVM, bool) {
+	t.Helper()
+	f := newFakeHost(config)
+	v := newVM(f)
+	f.enter(testRootID)
+	v.OnContextCreate(testRootID, 0)
+	v.OnVMStart(testRootID, 0)
+	ok := v.OnConfigure(testRootID, len(config))
+	return &testVM{t: t, host: f, vm: v, root: testRootID, nextID: testRootID}, ok
+}
+
+// request runs a request's headers through the plugin: its context id, stream and answer.
+func (tv *testVM) request(headers [][2]string, end bool, props map[string]string) (uint32, *fakeStream, abi.Action) {
+	tv.nextID++
+	id := tv.nextID
+	s := tv.host.enter(id)
+	s.request = append([][2]string(nil), headers...)
+	for k, v := range props {
+		s.props[k] = v
+	}
+	tv.vm.OnContextCreate(id, tv.root)
+	return id, s, tv.vm.OnRequestHeaders(id, len(headers), end)
+}
+
+// respond runs response headers through the plugin.
+func (tv *testVM) respond(id uint32, headers [][2]string, end bool, props map[string]string) abi.Action {
+	s := tv.host.enter(id)
+	s.response = append([][2]string(nil), headers...)
+	for k, v := range props {
+		s.props[k] = v
+	}
+	return tv.vm.OnResponseHeaders(id, len(headers), end)
+}
+
+// finish ends a request as Envoy does: log, then delete.
+func (tv *testVM) finish(id uint32) {
+	tv.host.enter(id)
+	tv.vm.OnLog(id)
+	tv.vm.OnDelete(id)
+}
+
+func get(hs [][2]string, name string) string {
+	for _, kv := range hs {
+		if kv[0] == name {
+			return kv[1]
+		}
+	}
+	return ""
+}
