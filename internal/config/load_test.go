@@ -5,7 +5,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/apigw-wasm/apigw-wasm/internal/limit"
 	"github.com/apigw-wasm/apigw-wasm/internal/reply"
+	"github.com/apigw-wasm/apigw-wasm/internal/route"
 )
 
 // svc wraps API objects into a minimal valid document.
@@ -143,13 +145,15 @@ func TestDefaults(t *testing.T) {
 		t.Fatalf("mappings not longest first: %v", pm)
 	}
 	a := cfg.Services[0].APIs[0]
-	if a.Method != "ANY" || a.Environments != [numEnvs]bool{true, true, true} || a.Backend.Timeout.Seconds() != 15 {
-		t.Fatalf("api defaults: %+v", a)
+	for _, env := range cfg.Services[0].Environments { // method ANY, in every environment
+		if _, res := env.Routes.Lookup("/a", "DELETE", nil); res != route.Found || a.Backend.Timeout.Seconds() != 15 {
+			t.Fatalf("api defaults in %v: %v, timeout %v", env.Env, res, a.Backend.Timeout)
+		}
 	}
-	if u := a.Backend.URL; u.HostPort != "10.0.0.5:80" || a.Backend.Path != "/base" {
-		t.Fatalf("url backend: %+v path %q", u, a.Backend.Path)
+	if u, _ := a.Backend.Upstream(nil, &cfg.Settings); u.Authority != "10.0.0.5:80" || u.Path != "/base" || u.Cluster != cfg.URLCluster {
+		t.Fatalf("url backend: %+v", u)
 	}
-	if cfg.Services[0].Protocols != ProtoHTTP|ProtoHTTPS || cfg.Services[0].Environments[EnvRelease].MaxRPS != Unlimited {
+	if cfg.Services[0].Protocols != ProtoHTTP|ProtoHTTPS || cfg.Services[0].Environments[EnvRelease].Rate != (limit.Rate{}) {
 		t.Fatal("service defaults")
 	}
 }

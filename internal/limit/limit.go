@@ -36,15 +36,15 @@ const (
 	Month               // at 00:00 UTC on the 1st
 )
 
-// ParsePeriod maps the configuration's quota_period ("total", "day", "month") to a Period.
+// periodNames are the configuration's quota_period values, indexed by Period.
+var periodNames = [...]string{Total: "total", Day: "day", Month: "month"}
+
+// ParsePeriod maps a quota_period value to its Period.
 func ParsePeriod(s string) (Period, bool) {
-	switch s {
-	case "total":
-		return Total, true
-	case "day":
-		return Day, true
-	case "month":
-		return Month, true
+	for p, name := range periodNames {
+		if s == name {
+			return Period(p), true
+		}
 	}
 	return 0, false
 }
