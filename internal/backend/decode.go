@@ -22,6 +22,9 @@ func DecodeSettings(root *confjson.Object) Settings {
 	if !httpsyntax.IsToken(s.ClusterHeader) {
 		root.Field("cluster_header").Fail("must be a header name")
 	}
+	if s.URLCluster == "" {
+		root.Field("url_cluster").Fail("must not be empty") // routing to a cluster without a name fails every url backend
+	}
 	return s
 }
 

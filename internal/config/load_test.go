@@ -45,6 +45,8 @@ func TestLoadRefuses(t *testing.T) {
 		{"plan service", `{"usage_plans":[{"id":"p","environments":[{"service":"nope","environment":"release"}]}]}`, "usage_plans[0].environments[0].service", "no service"},
 		{"plan api", svc(`{"id":"x","path":"/a","backend":{"type":"mock","body":""}}`)[:len(svc(`{"id":"x","path":"/a","backend":{"type":"mock","body":""}}`))-1] + `,"usage_plans":[{"id":"p","apis":[{"service":"s","environment":"test","api":"y"}]}]}`, "usage_plans[0].apis[0].api", "no api"},
 		{"quota period", `{"usage_plans":[{"id":"p","quota_period":"week"}]}`, "usage_plans[0].quota_period", "unknown value"},
+		{"empty url cluster", `{"url_cluster":""}`, "url_cluster", "must not be empty"},
+		{"cluster header", `{"cluster_header":"x y"}`, "cluster_header", "must be a header name"},
 		{"endpoint deny", `{"endpoint_deny":["169.254.0.0/16","nope"]}`, "endpoint_deny", "[1]"},
 		{"param type", svc(`{"id":"x","path":"/a","parameters":[{"name":"p","type":"uuid"}],"backend":{"type":"mock","body":""}}`), "services[0].apis[0].parameters[0].type", "unknown value"},
 		{"duplicate secret", `{"secrets":[{"secret_id":"a","secret_key":"k"},{"secret_id":"a","secret_key":"k"}]}`, "secrets[1].secret_id", "duplicate secret"},
