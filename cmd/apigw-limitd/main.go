@@ -28,6 +28,7 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"github.com/redis/go-redis/v9/logging"
 
 	"github.com/apigw-wasm/apigw-wasm/internal/limitd"
 )
@@ -105,6 +106,7 @@ func run(args []string, stderr io.Writer, ready chan<- string) int {
 		}
 		return 2
 	}
+	logging.Disable() // the bridge logs each failure once itself
 	rdb, err := o.client()
 	if err != nil {
 		logger.Print(err)
