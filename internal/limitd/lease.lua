@@ -122,8 +122,10 @@ for i = 1, #KEYS do
     st.t = max(last, now_us)
   end
 
-  -- The report: absolute counts, applied once, in order.
-  if reported and op.seq > me.q then
+  -- The report: absolute counts, applied once, in order. A report sent again or overtaken by
+  -- a later one changes nothing, and gets nothing: its answer only says the state.
+  local applied = reported and op.seq > me.q
+  if applied then
     me.q = op.seq
     if not op.quota or op.stamp == op.P then
       local d = op.spent - me.c
@@ -137,8 +139,6 @@ for i = 1, #KEYS do
         st.b = st.b + max(max(mine_before - d, 0) - after, 0) * UNIT
       end
     end
-  end
-  if reported then
     me.e = now + ttl
     me.s = now
   end
@@ -147,16 +147,17 @@ for i = 1, #KEYS do
     st.b = max(min(st.b, (R - others - mine) * UNIT), 0)
   end
 
-  -- The grant: at most 1/F of what is free, so leases shrink as the pool does; below F
-  -- nothing is lent and every request takes from the store itself.
-  if reported and op.want > mine then
-    local pool
+  -- The grant. A quota lends at most 1/F of what is free, so leases shrink as the count
+  -- nears its end; below F nothing is lent and every request takes from the store itself,
+  -- which keeps the count exact. A rate lends what its bucket holds: the bucket refills, and
+  -- under a flood the Envoys get their tokens in leases rather than request by request.
+  if applied and op.want > mine then
+    local g
     if op.quota then
-      pool = op.lim - st.u - others - mine
+      g = min(op.want - mine, floor((op.lim - st.u - others - mine) / frac))
     else
-      pool = floor(st.b / UNIT)
+      g = min(op.want - mine, floor(st.b / UNIT))
     end
-    local g = min(op.want - mine, floor(pool / frac))
     if g >= 1 then
       me.a = me.a + g
       mine = mine + g

@@ -34,7 +34,7 @@ const (
 	DefaultPrefix    = "{apigw}"
 	DefaultRetention = 7 * 24 * time.Hour
 	DefaultDivisor   = 4
-	DefaultRecheck   = time.Second
+	DefaultRecheck   = 250 * time.Millisecond
 	DefaultExhausted = 5 * time.Second
 	DefaultTimeout   = 100 * time.Millisecond
 )

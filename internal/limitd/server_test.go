@@ -69,6 +69,7 @@ func TestQuotaLeases(t *testing.T) {
 		{"A spent its 100, asks for 100 more", sync("A", 1000, 2, 100, 100, 100), 200, 900, true},
 		{"the same report again counts once", sync("A", 1000, 2, 100, 100, 100), 200, 900, true},
 		{"an older report is ignored", sync("A", 1000, 1, 0, 0, 100), 200, 900, true},
+		{"and gets no grant, whatever it wishes", sync("A", 1000, 1, 0, 0, 500), 200, 900, true},
 		{"A gives back 10 it had counted (a refund)", sync("A", 1000, 3, 90, 200, 100), 200, 910, true},
 		{"C takes one directly", take("C", 1000), 0, 909, true},
 		{"A returns all it holds", sync("A", 1000, 4, 90, 90, 0), 90, 909, true},
@@ -217,34 +218,34 @@ return out`
 	}
 }
 
-// TestRateBucket: one bucket of 100 per second lent out and taken from: grants are a quarter
-// of the bucket, leases count as tokens in "remaining", and an empty bucket says when its next
-// token comes.
+// TestRateBucket: one bucket of 100 per second lent out and taken from: a lease takes what
+// is wished for (the bucket refills, no divisor), leases count as tokens in "remaining", and
+// an empty bucket says when its next token comes.
 func TestRateBucket(t *testing.T) {
 	s, _, _ := newServer(t, Config{})
 	rate := func(inst string, seq, spent, allow, want int64, tk bool) wire.Request {
 		return wire.Request{Instance: inst, Take: tk, Ops: []wire.Op{{Key: "apigw|p|plan|AKID", Kind: wire.Rate,
 			Limit: 100, Seq: seq, Spent: spent, Allow: allow, Want: want, Take: tk}}}
 	}
-	a := run(t, s, rate("A", 1, 0, 0, 50, false))
-	if a.Ops[0].Allow != 25 || a.Ops[0].Remaining != 100 {
+	a := run(t, s, rate("A", 1, 0, 0, 60, false))
+	if a.Ops[0].Allow != 60 || a.Ops[0].Remaining != 100 {
 		t.Fatalf("first lease: %+v", a.Ops[0])
 	}
 	taken := 0
 	for a = run(t, s, rate("B", 0, 0, 0, 0, true)); a.OK; a = run(t, s, rate("B", 0, 0, 0, 0, true)) {
 		taken++
 	}
-	// 75 in the bucket, plus what refilled while taking (at most a few at 100/s)
-	if taken < 75 || taken > 85 {
-		t.Errorf("took %d from a bucket of 75", taken)
+	// 40 in the bucket, plus what refilled while taking (a few at 100/s)
+	if taken < 40 || taken > 50 {
+		t.Errorf("took %d from a bucket of 40", taken)
 	}
 	if u := a.Ops[0].Until; u <= a.Now || u > a.Now+10 {
 		t.Errorf("empty bucket: until %d, now %d (a token every 10 ms)", u, a.Now)
 	}
-	// A spends 25 and gives back nothing, asking for 50: the bucket and A's lease held 100 at
-	// most, so the refill since is all there is.
-	a = run(t, s, rate("A", 2, 25, 25, 50, false))
-	if a.Ops[0].Allow > 25+3 {
+	// A spent its 60 and wishes for 60 more: the bucket and A's lease held 100 at most, so
+	// the refill since is all there is.
+	a = run(t, s, rate("A", 2, 60, 60, 60, false))
+	if a.Ops[0].Allow > 60+3 {
 		t.Errorf("second lease too large: %+v", a.Ops[0])
 	}
 }

@@ -159,6 +159,7 @@ func (c *Client) learn(s *slot, r *wire.Result, ansNow int64, now time.Time, ms 
 			s.s.until = ms + r.Until - ansNow
 		}
 		s.s.demand++
+		s.s.lastUse = ms
 		err := c.write(s)
 		if !errors.Is(err, limit.ErrCASMismatch) || c.load(s, now, ms) != nil {
 			return

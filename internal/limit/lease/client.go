@@ -99,6 +99,8 @@ type Client struct {
 	mode  Mode
 
 	rates, quotas map[string]*tracked // the limits this VM has seen, for Due
+	last          [4]*tracked         // per slot, the last limit seen: requests repeat them
+	released      bool                // Release ran: no more leases for this VM
 	stats         Stats
 	scratch       [stateSize]byte
 }
@@ -202,36 +204,49 @@ const (
 
 // slot is one limit while a request is decided.
 type slot struct {
-	t     *tracked
-	class uint8
-	found bool
-	cas   uint32
-	s     state
-	held  bool // spent by this request
+	t      *tracked
+	class  uint8
+	found  bool
+	cas    uint32
+	s      state
+	held   bool // spent by this request
+	report bool // refused, and a report should fetch what refilled
 }
+
+// rateRefill (ms) is how long a rate's "empty" answer keeps requests from asking the store
+// themselves: a bucket is full again after a second.
+const rateRefill = 1000
 
 func (sl *slot) on() bool { return sl.t != nil }
 
 // prepare finds (or starts tracking) the request's limits.
 func (c *Client) prepare(sl *[4]slot, l *limit.Limits) {
-	rates := [3]limit.Rate{l.Service, l.API, l.Plan}
+	rates := [3]*limit.Rate{&l.Service, &l.API, &l.Plan}
 	for i, r := range rates {
 		sl[i] = slot{}
 		if r.Key != "" && r.Limit >= 0 {
-			sl[i].t = c.track(c.rates, wire.Rate, r.Key, r.Limit, limit.Total)
+			sl[i].t = c.track(i, wire.Rate, r.Key, r.Limit, limit.Total)
 		}
 	}
 	sl[3] = slot{}
-	if q := l.Quota; q.Key != "" && q.Limit >= 0 {
-		sl[3].t = c.track(c.quotas, wire.Quota, q.Key, q.Limit, q.Period)
+	if q := &l.Quota; q.Key != "" && q.Limit >= 0 {
+		sl[3].t = c.track(3, wire.Quota, q.Key, q.Limit, q.Period)
 	}
 }
 
-func (c *Client) track(m map[string]*tracked, kind wire.Kind, key string, lim int64, p limit.Period) *tracked {
-	t := m[key]
-	if t == nil {
-		t = &tracked{kind: kind, key: key, skey: stateKey(kind, key)}
-		m[key] = t
+// track returns the tracked limit of key, for slot i of a request.
+func (c *Client) track(i int, kind wire.Kind, key string, lim int64, p limit.Period) *tracked {
+	t := c.last[i]
+	if t == nil || t.key != key {
+		m := c.rates
+		if kind == wire.Quota {
+			m = c.quotas
+		}
+		if t = m[key]; t == nil {
+			t = &tracked{kind: kind, key: key, skey: stateKey(kind, key)}
+			m[key] = t
+		}
+		c.last[i] = t
 	}
 	t.limit, t.period = lim, p
 	return t
@@ -265,11 +280,18 @@ func (c *Client) write(sl *slot) error {
 
 func (c *Client) classify(sl *slot, ms int64) {
 	lim := sl.t.limit
+	s := &sl.s
 	switch {
-	case sl.s.balance(lim, ms) > 0:
+	case s.balance(lim, ms) > 0:
 		sl.class = local
-	case sl.s.limit == lim && ms < sl.s.until:
+	case s.limit == lim && ms < s.until:
 		sl.class = over
+	case sl.t.kind == wire.Rate && s.limit == lim && s.until != 0 && ms < s.until+rateRefill:
+		// The bucket was empty a moment ago: what refills since goes to leases, taken by a
+		// report (sent now if none is on its way), not request by request. Under a flood the
+		// store then sees reports, not the flood.
+		sl.class = over
+		sl.report = s.inflight <= ms
 	default:
 		sl.class = remote
 	}
@@ -383,23 +405,22 @@ func (c *Client) spend(sl *[4]slot, now time.Time, ms int64) bool {
 				ok = true
 				break
 			}
-			next := s.s
-			next.spent++
-			next.demand++
+			s.s.spent++
+			s.s.demand++
+			s.s.lastUse = ms
 			if s.class == fallback {
-				c.fallbackTake(&next, s.t, ms)
+				c.fallbackTake(&s.s, s.t, ms)
 			}
-			prev := s.s
-			s.s = next
 			err := c.write(s)
 			if err == nil {
 				s.held, ok = true, true
-				if s.class == fallback && next.spent > next.allow {
+				if s.class == fallback && s.s.spent > s.s.allow {
 					c.stats.Debt++
 				}
 				break
 			}
-			s.s = prev
+			// Lost to another writer: decide on the value it wrote. (Any other failure ends
+			// the loop; Take then reads every lease again.)
 			if !errors.Is(err, limit.ErrCASMismatch) || c.load(s, now, ms) != nil {
 				break
 			}
@@ -510,6 +531,10 @@ func (c *Client) refused(sl *[4]slot, ms int64) Result {
 	for i := 0; i < 3; i++ {
 		if sl[i].on() && sl[i].class == over {
 			r.Err = errRate
+		}
+		if sl[i].report {
+			sl[i].t.touched = true
+			r.Sync = true
 		}
 	}
 	return r

@@ -200,8 +200,9 @@ func TestOneVMReports(t *testing.T) {
 	}
 	// a's call times out (slowly: no second try); b reports later and is answered.
 	a.Answer(call, 0, nil, t0.Add(DefaultPolicy.Timeout))
-	later := t0.Add(DefaultPolicy.Backoff + time.Second)
-	lend(t, b, later, 999, each(7))
+	later := t0.Add(DefaultPolicy.Timeout + DefaultPolicy.Backoff)
+	waitAndTake(t, b, l, later, true, 998) // probes the store after the backoff
+	lend(t, b, later, 998, each(7))
 	// The first answer arrives after all: it is ignored.
 	late := answer(t, call.Body, t0, true, func(_ int, op wire.Op) wire.Result {
 		return wire.Result{Allow: 500, Remaining: 999, Expires: later.Add(time.Minute).UnixMilli()}
@@ -388,17 +389,33 @@ func TestGivesBackWhenIdle(t *testing.T) {
 	l := quota(100000)
 	waitAndTake(t, c, l, t0, true, 99999)
 	lend(t, c, t0, 99999, each(1000))
-	// One request in the last second: the wish falls to 1, the rest of the balance goes back.
-	call := c.Due(t0.Add(time.Second))
+	// Five requests in half a second (the first waited): the wish is 10, a second of that
+	// demand; the rest of the balance goes back.
+	for i := range 4 {
+		c.Take(&l, t0.Add(time.Duration(i+1)*100*time.Millisecond))
+	}
+	call := c.Due(t0.Add(500 * time.Millisecond))
 	if call == nil {
 		t.Fatal("nothing reported")
 	}
 	req, _ := wire.ParseRequest(call.Body)
-	if op := req.Ops[0]; op.Allow != op.Spent+1 || op.Want != 1 {
-		t.Errorf("reported %+v: want all but 1 back", op)
+	if op := req.Ops[0]; op.Allow != op.Spent+op.Want || op.Want != 10 {
+		t.Errorf("reported %+v: want all but 10 back", op)
 	}
-	if st := c.TakeStats(); st.TokensReturned != 999 {
+	if st := c.TakeStats(); st.TokensReturned != 1000-4-10 {
 		t.Errorf("returned %d", st.TokensReturned)
+	}
+	c.Answer(call, 200, answer(t, call.Body, t0.Add(500*time.Millisecond), true, func(_ int, op wire.Op) wire.Result {
+		return wire.Result{Allow: op.Allow, Remaining: 99000, Expires: t0.Add(time.Minute).UnixMilli()}
+	}), t0.Add(500*time.Millisecond))
+	// A second without a request: idle, everything goes back.
+	call = c.Due(t0.Add(1500 * time.Millisecond))
+	if call == nil {
+		t.Fatal("nothing reported when idle")
+	}
+	req, _ = wire.ParseRequest(call.Body)
+	if op := req.Ops[0]; op.Allow != op.Spent || op.Want != 0 {
+		t.Errorf("reported %+v when idle: want everything back", op)
 	}
 }
 

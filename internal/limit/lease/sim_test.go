@@ -68,11 +68,16 @@ func (s *syncBuffer) String() string {
 }
 
 func newCluster(t testing.TB, bridges int) *cluster {
+	return newClusterConfig(t, bridges, limitd.Config{})
+}
+
+func newClusterConfig(t testing.TB, bridges int, cfg limitd.Config) *cluster {
 	logging.Disable() // the bridges log each failure once themselves
 	cl := &cluster{t: t, redis: redistest.Start(t), logs: new(syncBuffer)}
 	cl.http = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 512}}
+	cfg.Log, cfg.Timeout = log.New(cl.logs, "", 0), time.Second
 	for range bridges {
-		s := limitd.New(cl.redis.Client(), limitd.Config{Log: log.New(cl.logs, "", 0), Timeout: time.Second})
+		s := limitd.New(cl.redis.Client(), cfg)
 		b := &bridge{srv: httptest.NewServer(s.Handler())}
 		t.Cleanup(b.srv.Close)
 		cl.bridges = append(cl.bridges, b)
@@ -155,6 +160,13 @@ type envoy struct {
 	jobs    chan job
 }
 
+// How workers call Due: on a tick of simTick, and after each request whose Result says Sync
+// unless simTickOnly (a plugin that reports from its timer only).
+var (
+	simTick     = 50 * time.Millisecond
+	simTickOnly = false
+)
+
 type worker struct {
 	cl     *cluster
 	c      *lease.Client
@@ -181,7 +193,7 @@ func startEnvoy(t testing.TB, cl *cluster, n int, pol lease.Policy, mode lease.M
 
 func (w *worker) loop(jobs <-chan job) {
 	defer close(w.done)
-	tick := time.NewTicker(50 * time.Millisecond)
+	tick := time.NewTicker(simTick)
 	defer tick.Stop()
 	for {
 		select {
@@ -213,7 +225,7 @@ func (w *worker) addStats() {
 
 func (w *worker) handle(j job) {
 	r := w.c.Take(&j.l, time.Now())
-	if r.Sync {
+	if r.Sync && !simTickOnly {
 		w.sync()
 	}
 	if r.Wait == nil {
@@ -233,7 +245,7 @@ func (w *worker) await(j job, p *lease.Pending) {
 				w.await(j, r.Wait)
 				return
 			}
-			if r.Sync {
+			if r.Sync && !simTickOnly {
 				w.sync()
 			}
 			w.finish(j, r, true)
@@ -329,25 +341,26 @@ func (t *tally) add(o outcome) {
 	t.maxTook = max(t.maxTook, o.took)
 }
 
-// burst sends n requests to each Envoy from conc concurrent clients per Envoy (each sends
-// its next request when the last one is answered, as wrk does) and collects the outcomes.
+// burst sends n requests per Envoy from conc concurrent clients per Envoy, each client
+// sending its next request when the last one is answered (as wrk does), to the Envoys in
+// turn (as a load balancer in front of them does), and collects the outcomes.
 func burst(envoys []*envoy, l limit.Limits, n, conc int) tally {
-	done := make(chan outcome, n*len(envoys))
+	total := n * len(envoys)
+	clients := conc * len(envoys)
+	done := make(chan outcome, total)
 	var wg sync.WaitGroup
-	for _, e := range envoys {
-		for c := range conc {
-			wg.Go(func() {
-				mine := make(chan outcome, 1)
-				for i := c; i < n; i += conc {
-					e.jobs <- job{l: l, arrived: time.Now(), done: mine}
-					done <- <-mine
-				}
-			})
-		}
+	for c := range clients {
+		wg.Go(func() {
+			mine := make(chan outcome, 1)
+			for i := c; i < total; i += clients {
+				envoys[i%len(envoys)].jobs <- job{l: l, arrived: time.Now(), done: mine}
+				done <- <-mine
+			}
+		})
 	}
 	wg.Wait()
 	var t tally
-	for range n * len(envoys) {
+	for range total {
 		t.add(<-done)
 	}
 	return t

@@ -36,23 +36,40 @@ type state struct {
 	fbLevel   int64 // outage "local": the Envoy's own bucket, thousandths of a token
 	fbAt      int64 // ...at this time
 	quiet     int64 // asked and got nothing: no refill before then
+	lastUse   int64 // the last request that asked this limit for a token
 }
 
 const (
-	stateFields = 22
+	stateFields = 23
 	stateSize   = 8 * stateFields
 )
 
-func (s *state) fields() *[stateFields]*int64 {
-	return &[stateFields]*int64{&s.limit, &s.stamp, &s.spent, &s.allow, &s.deadline, &s.periodEnd,
-		&s.until, &s.rem, &s.remSpent, &s.remAt, &s.want, &s.reported, &s.reportAt, &s.seq,
-		&s.inflight, &s.demand, &s.rateAt, &s.rateDem, &s.rate, &s.fbLevel, &s.fbAt, &s.quiet}
-}
-
+// encode and decode write the fields in their order, each as 8 bytes little-endian.
 func (s *state) encode(buf *[stateSize]byte) []byte {
-	for i, f := range s.fields() {
-		binary.LittleEndian.PutUint64(buf[8*i:], uint64(*f))
-	}
+	le := binary.LittleEndian
+	le.PutUint64(buf[0:], uint64(s.limit))
+	le.PutUint64(buf[8:], uint64(s.stamp))
+	le.PutUint64(buf[16:], uint64(s.spent))
+	le.PutUint64(buf[24:], uint64(s.allow))
+	le.PutUint64(buf[32:], uint64(s.deadline))
+	le.PutUint64(buf[40:], uint64(s.periodEnd))
+	le.PutUint64(buf[48:], uint64(s.until))
+	le.PutUint64(buf[56:], uint64(s.rem))
+	le.PutUint64(buf[64:], uint64(s.remSpent))
+	le.PutUint64(buf[72:], uint64(s.remAt))
+	le.PutUint64(buf[80:], uint64(s.want))
+	le.PutUint64(buf[88:], uint64(s.reported))
+	le.PutUint64(buf[96:], uint64(s.reportAt))
+	le.PutUint64(buf[104:], uint64(s.seq))
+	le.PutUint64(buf[112:], uint64(s.inflight))
+	le.PutUint64(buf[120:], uint64(s.demand))
+	le.PutUint64(buf[128:], uint64(s.rateAt))
+	le.PutUint64(buf[136:], uint64(s.rateDem))
+	le.PutUint64(buf[144:], uint64(s.rate))
+	le.PutUint64(buf[152:], uint64(s.fbLevel))
+	le.PutUint64(buf[160:], uint64(s.fbAt))
+	le.PutUint64(buf[168:], uint64(s.quiet))
+	le.PutUint64(buf[176:], uint64(s.lastUse))
 	return buf[:]
 }
 
@@ -61,9 +78,30 @@ func (s *state) decode(v []byte) bool {
 	if len(v) != stateSize {
 		return false
 	}
-	for i, f := range s.fields() {
-		*f = int64(binary.LittleEndian.Uint64(v[8*i:]))
-	}
+	le := binary.LittleEndian
+	s.limit = int64(le.Uint64(v[0:]))
+	s.stamp = int64(le.Uint64(v[8:]))
+	s.spent = int64(le.Uint64(v[16:]))
+	s.allow = int64(le.Uint64(v[24:]))
+	s.deadline = int64(le.Uint64(v[32:]))
+	s.periodEnd = int64(le.Uint64(v[40:]))
+	s.until = int64(le.Uint64(v[48:]))
+	s.rem = int64(le.Uint64(v[56:]))
+	s.remSpent = int64(le.Uint64(v[64:]))
+	s.remAt = int64(le.Uint64(v[72:]))
+	s.want = int64(le.Uint64(v[80:]))
+	s.reported = int64(le.Uint64(v[88:]))
+	s.reportAt = int64(le.Uint64(v[96:]))
+	s.seq = int64(le.Uint64(v[104:]))
+	s.inflight = int64(le.Uint64(v[112:]))
+	s.demand = int64(le.Uint64(v[120:]))
+	s.rateAt = int64(le.Uint64(v[128:]))
+	s.rateDem = int64(le.Uint64(v[136:]))
+	s.rate = int64(le.Uint64(v[144:]))
+	s.fbLevel = int64(le.Uint64(v[152:]))
+	s.fbAt = int64(le.Uint64(v[160:]))
+	s.quiet = int64(le.Uint64(v[168:]))
+	s.lastUse = int64(le.Uint64(v[176:]))
 	return true
 }
 

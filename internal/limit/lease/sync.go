@@ -11,8 +11,18 @@ import (
 // rateWindow is the shortest interval over which the demand rate is measured.
 const rateWindow = 250
 
-// maxLook bounds how long Due leaves a limit it tracks unlooked at.
-const maxLook = 5000
+// idleAfter (ms): a limit without demand for this long wishes for nothing, and Due looks at a
+// limit it tracks at least this often, so that an Envoy whose demand stopped gives back what it
+// holds. Near the end of a quota (what remains cluster-wide is a few of this Envoy's leases),
+// tokens held idle would be refused to others: both are shorter there.
+func idleAfter(s *state) int64 {
+	if s.rem <= 4*s.want {
+		return tailIdle
+	}
+	return 1000
+}
+
+const tailIdle = 100
 
 // Due returns the report to send now for the limits this VM tracks, or nil: refills of
 // balances at their refill point, leases for limits in demand that have none, renewals,
@@ -23,7 +33,7 @@ const maxLook = 5000
 func (c *Client) Due(now time.Time) *Call {
 	ms := now.UnixMilli()
 	h, _, err := c.loadHealth()
-	if err != nil || (h.down != 0 && ms < h.retry) {
+	if err != nil || (h.down != 0 && ms < h.retry) || c.released {
 		return nil
 	}
 	var call *Call
@@ -67,7 +77,7 @@ func (c *Client) due(t *tracked, now time.Time, ms int64) (sentOp, bool) {
 	sl := slot{t: t}
 	for range maxAttempts {
 		if c.load(&sl, now, ms) != nil {
-			t.next = ms + maxLook
+			t.next = ms + tailIdle
 			return sentOp{}, false
 		}
 		s := &sl.s
@@ -76,7 +86,7 @@ func (c *Client) due(t *tracked, now time.Time, ms int64) (sentOp, bool) {
 			return sentOp{}, false
 		}
 		measured := c.measure(s, ms)
-		want := c.want(s, t)
+		want := c.want(s, t, ms)
 		bal := s.balance(t.limit, ms)
 		need, give := false, int64(0)
 		switch {
@@ -86,7 +96,7 @@ func (c *Client) due(t *tracked, now time.Time, ms int64) (sentOp, bool) {
 			need = true
 		case bal > 0 && ms >= s.deadline-c.pol.RenewBefore.Milliseconds():
 			need = true
-		case bal > 2*want+c.pol.MinLease:
+		case bal > 0 && want == 0, bal > 2*want+c.pol.MinLease:
 			need, give = true, bal-want
 		}
 		if s.spent != s.reported && ms >= s.reportAt+c.pol.FlushEvery.Milliseconds() {
@@ -108,7 +118,7 @@ func (c *Client) due(t *tracked, now time.Time, ms int64) (sentOp, bool) {
 			if errors.Is(err, limit.ErrCASMismatch) {
 				continue
 			}
-			t.next = ms + maxLook
+			t.next = ms + tailIdle
 			return sentOp{}, false
 		}
 		c.stats.TokensReturned += give
@@ -126,8 +136,8 @@ func (c *Client) measure(s *state, ms int64) bool {
 		return true
 	}
 	el := ms - s.rateAt
-	if el < rateWindow {
-		return false
+	if el < rateWindow || (s.demand == s.rateDem && s.rate == 0) {
+		return false // too early, or idle and known to be: nothing to write
 	}
 	r := (s.demand - s.rateDem) * 1_000_000 / el
 	if s.rate == 0 {
@@ -142,7 +152,10 @@ func (c *Client) measure(s *state, ms int64) bool {
 // want is the reservation to wish for: the demand over Lease, bounded; 0 when idle. Demand not
 // measured yet (a window not complete) counts as well, so that the first report after the
 // first requests already asks for a lease.
-func (c *Client) want(s *state, t *tracked) int64 {
+func (c *Client) want(s *state, t *tracked, ms int64) int64 {
+	if ms-s.lastUse >= idleAfter(s) {
+		return 0 // a pause this long is idle, not a slow decline
+	}
 	rate := s.rate
 	if d := s.demand - s.rateDem; d > 0 {
 		rate = max(rate, d*1000*int64(time.Second/time.Millisecond)/rateWindow)
@@ -160,7 +173,7 @@ func (c *Client) want(s *state, t *tracked) int64 {
 
 // nextLook is when Due must look at a limit again although nothing touched it.
 func (c *Client) nextLook(s *state, t *tracked, ms, want, bal int64) int64 {
-	next := ms + maxLook
+	next := ms + idleAfter(s)
 	if s.spent != s.reported {
 		next = min(next, s.reportAt+c.pol.FlushEvery.Milliseconds())
 	}
@@ -249,7 +262,9 @@ func (c *Client) apply(op sentOp, r *wire.Result, ansNow, sent int64, now time.T
 		s.rem, s.remAt = r.Remaining, ms
 		s.want = op.want
 		granted := r.Allow - op.allow
-		if op.want > op.allow-op.spent && granted <= 0 {
+		if op.want > op.allow-op.spent && granted <= 0 && r.Until == 0 {
+			// Something is free but too little to lend (a quota's last tokens): do not ask
+			// again at once. (An empty pool says itself when to ask: until.)
 			s.quiet = ms + c.pol.Quiet.Milliseconds()
 		}
 		err := c.write(&sl)
@@ -267,8 +282,10 @@ func (c *Client) apply(op sentOp, r *wire.Result, ansNow, sent int64, now time.T
 
 // Release gives back every balance this VM's limits hold and reports their spend: for a
 // graceful stop of the Envoy (not for a configuration reload: the next configuration's
-// client goes on with the same leases). Send the calls like Due's, best effort.
+// client goes on with the same leases). Send the calls like Due's, best effort. Due has
+// nothing more to send afterwards.
 func (c *Client) Release(now time.Time) []*Call {
+	c.released = true // a lease taken after this would stay unused until it expires
 	ms := now.UnixMilli()
 	var calls []*Call
 	var call *Call
