@@ -118,7 +118,7 @@ type tracked struct {
 
 // Stats are the counters the plugin exports (docs/limits.md, Metrics).
 type Stats struct {
-	Syncs          int64 // reports sent
+	Reports        int64 // reports sent
 	Leases         int64 // answers that granted tokens
 	TokensLeased   int64
 	TokensReturned int64 // given back because the demand fell, or at Release

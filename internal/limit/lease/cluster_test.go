@@ -37,7 +37,7 @@ func stopAll(es []*envoy) lease.Stats {
 	var total lease.Stats
 	for _, e := range es {
 		s := e.stop()
-		total.Syncs += s.Syncs
+		total.Reports += s.Reports
 		total.Leases += s.Leases
 		total.TokensLeased += s.TokensLeased
 		total.TokensReturned += s.TokensReturned
@@ -71,7 +71,7 @@ func TestClusterQuotaExact(t *testing.T) {
 	}
 	p50, p99, mx := cl.rttPercentiles()
 	t.Logf("3,000 requests: %d waited for the store (max %v); %d reports, %d leases of %d tokens, %d returned; calls p50 %v p99 %v max %v",
-		got.waited, got.maxTook, st.Syncs, st.Leases, st.TokensLeased, st.TokensReturned, p50, p99, mx)
+		got.waited, got.maxTook, st.Reports, st.Leases, st.TokensLeased, st.TokensReturned, p50, p99, mx)
 }
 
 // TestClusterRateBound: a plan rate of R/s across three Envoys offered three times R each:
@@ -109,7 +109,7 @@ func TestClusterRateBound(t *testing.T) {
 		t.Errorf("only %d admitted in %v at %d/s", len(at), span, R)
 	}
 	t.Logf("R=%d/s, %d offered per Envoy: %d admitted in %v (R·T+R = %.0f), %d refused; %d waited; %d reports, %d leases of %d tokens, %d returned",
-		R, offered, len(at), span, R*span.Seconds()+R, got.rate, got.waited, st.Syncs, st.Leases, st.TokensLeased, st.TokensReturned)
+		R, offered, len(at), span, R*span.Seconds()+R, got.rate, got.waited, st.Reports, st.Leases, st.TokensLeased, st.TokensReturned)
 }
 
 // TestClusterEnvoysRestart: all Envoys replaced (new shared data, new instance ids) after 600
@@ -291,7 +291,7 @@ func TestClusterWaitShare(t *testing.T) {
 	}
 	p50, p99, mx := cl.rttPercentiles()
 	t.Logf("%d requests at %d/s over 3 Envoys, 4 limits each: %d waited (%.2f%%); %d reports (%.1f/s per Envoy), %d leases of %d tokens, %d returned; calls p50 %v p99 %v max %v",
-		total, 3*rate, got.waited, 100*share, st.Syncs, float64(st.Syncs)/3/d.Seconds(), st.Leases, st.TokensLeased, st.TokensReturned, p50, p99, mx)
+		total, 3*rate, got.waited, 100*share, st.Reports, float64(st.Reports)/3/d.Seconds(), st.Leases, st.TokensLeased, st.TokensReturned, p50, p99, mx)
 }
 
 // TestClusterUnevenDemand: one Envoy spends most of a quota and stops; another then asks for

@@ -408,14 +408,25 @@ func TestGivesBackWhenIdle(t *testing.T) {
 	c.Answer(call, 200, answer(t, call.Body, t0.Add(500*time.Millisecond), true, func(_ int, op wire.Op) wire.Result {
 		return wire.Result{Allow: op.Allow, Remaining: 99000, Expires: t0.Add(time.Minute).UnixMilli()}
 	}), t0.Add(500*time.Millisecond))
-	// A second without a request: idle, everything goes back.
-	call = c.Due(t0.Add(1500 * time.Millisecond))
+	// A second without a request: idle, all but one token goes back (a request now and then
+	// does not wait)...
+	idle := t0.Add(1500 * time.Millisecond)
+	call = c.Due(idle)
 	if call == nil {
 		t.Fatal("nothing reported when idle")
 	}
 	req, _ = wire.ParseRequest(call.Body)
-	if op := req.Ops[0]; op.Allow != op.Spent || op.Want != 0 {
-		t.Errorf("reported %+v when idle: want everything back", op)
+	if op := req.Ops[0]; op.Allow != op.Spent+1 || op.Want != 0 {
+		t.Errorf("reported %+v when idle: want all but 1 back", op)
+	}
+	c.Answer(call, 200, answer(t, call.Body, idle, true, func(_ int, op wire.Op) wire.Result {
+		return wire.Result{Allow: op.Allow, Remaining: 99000, Expires: idle.Add(DefaultPolicy.TTL).UnixMilli()}
+	}), idle)
+	// ...and that lease is not renewed: it lapses.
+	for at := idle; at.Before(idle.Add(DefaultPolicy.TTL + time.Second)); at = at.Add(500 * time.Millisecond) {
+		if call := c.Due(at); call != nil {
+			t.Fatalf("an idle lease reported at %v: %s", at.Sub(idle), call.Body)
+		}
 	}
 }
 

@@ -52,7 +52,7 @@ func BenchmarkPolicyLease(b *testing.B) {
 						total := got.admitted + got.rate + got.quota
 						_, p99, _ := cl.rttPercentiles()
 						b.ReportMetric(100*float64(got.waited)/float64(total), "%waited")
-						b.ReportMetric(float64(st.Syncs)/3/d.Seconds(), "reports/s/Envoy")
+						b.ReportMetric(float64(st.Reports)/3/d.Seconds(), "reports/s/Envoy")
 						b.ReportMetric(float64(p99.Microseconds())/1000, "p99-call-ms")
 					}
 				})

@@ -212,7 +212,7 @@ func (w *worker) loop(jobs <-chan job) {
 
 func (w *worker) addStats() {
 	s := w.c.TakeStats()
-	w.stats.Syncs += s.Syncs
+	w.stats.Reports += s.Reports
 	w.stats.Leases += s.Leases
 	w.stats.TokensLeased += s.TokensLeased
 	w.stats.TokensReturned += s.TokensReturned
@@ -303,7 +303,7 @@ func (e *envoy) stop() lease.Stats {
 		close(w.stop)
 		<-w.done
 		s := w.stats
-		total.Syncs += s.Syncs
+		total.Reports += s.Reports
 		total.Leases += s.Leases
 		total.TokensLeased += s.TokensLeased
 		total.TokensReturned += s.TokensReturned

@@ -16,13 +16,19 @@ const rateWindow = 250
 // holds. Near the end of a quota (what remains cluster-wide is a few of this Envoy's leases),
 // tokens held idle would be refused to others: both are shorter there.
 func idleAfter(s *state) int64 {
-	if s.rem <= 4*s.want {
+	if tail(s) {
 		return tailIdle
 	}
 	return 1000
 }
 
-const tailIdle = 100
+// tail: what remains cluster-wide is at most four of this Envoy's leases.
+func tail(s *state) bool { return s.rem <= 4*s.want }
+
+const (
+	tailIdle = 100
+	idleLook = 5000 // ms between looks at a limit that is idle and holds nothing
+)
 
 // Due returns the report to send now for the limits this VM tracks, or nil: refills of
 // balances at their refill point, leases for limits in demand that have none, renewals,
@@ -67,7 +73,7 @@ func (c *Client) Due(now time.Time) *Call {
 			Seq: op.seq, Stamp: op.stamp, Spent: op.spent, Allow: op.allow, Want: op.want}
 	}
 	call.Body = wire.AppendRequest(make([]byte, 0, 64+160*len(req.Ops)), &req)
-	c.stats.Syncs++
+	c.stats.Reports++
 	return call
 }
 
@@ -89,21 +95,24 @@ func (c *Client) due(t *tracked, now time.Time, ms int64) (sentOp, bool) {
 		want := c.want(s, t, ms)
 		bal := s.balance(t.limit, ms)
 		need, give := false, int64(0)
+		keep := c.keep(s)
 		switch {
 		case s.limit != t.limit:
 			need = true
 		case want > 0 && bal <= c.refillPoint(want) && ms >= s.quiet && ms >= s.until:
-			need = true
-		case bal > 0 && ms >= s.deadline-c.pol.RenewBefore.Milliseconds():
-			need = true
-		case bal > 0 && want == 0, bal > 2*want+c.pol.MinLease:
-			need, give = true, bal-want
+			need = true // refill
+		case want == 0 && bal > keep:
+			need, give = true, bal-keep // idle
+		case want > 0 && bal > 2*want+c.pol.MinLease:
+			need, give = true, bal-want // the demand fell
+		case want > 0 && bal > 0 && ms >= s.deadline-c.pol.RenewBefore.Milliseconds():
+			need = true // renewal; an idle lease lapses instead
 		}
 		if s.spent != s.reported && ms >= s.reportAt+c.pol.FlushEvery.Milliseconds() {
 			need = true
 		}
 		if !need {
-			t.next = c.nextLook(s, t, ms, want, bal)
+			t.next = c.nextLook(s, ms, want, bal, keep)
 			if measured {
 				if err := c.write(&sl); errors.Is(err, limit.ErrCASMismatch) {
 					continue
@@ -172,12 +181,15 @@ func (c *Client) want(s *state, t *tracked, ms int64) int64 {
 }
 
 // nextLook is when Due must look at a limit again although nothing touched it.
-func (c *Client) nextLook(s *state, t *tracked, ms, want, bal int64) int64 {
-	next := ms + idleAfter(s)
+func (c *Client) nextLook(s *state, ms, want, bal, keep int64) int64 {
+	next := ms + idleLook // an idle limit that holds nothing to give back
+	if want > 0 || bal > keep {
+		next = ms + idleAfter(s) // to find out when it goes idle
+	}
 	if s.spent != s.reported {
 		next = min(next, s.reportAt+c.pol.FlushEvery.Milliseconds())
 	}
-	if bal > 0 {
+	if want > 0 && bal > 0 {
 		next = min(next, s.deadline-c.pol.RenewBefore.Milliseconds())
 	}
 	if want > 0 && bal <= c.refillPoint(want) {
@@ -187,6 +199,16 @@ func (c *Client) nextLook(s *state, t *tracked, ms, want, bal int64) int64 {
 		next = min(next, s.periodEnd)
 	}
 	return max(next, ms+10)
+}
+
+// keep is what an idle limit keeps of its lease, so that a request now and then does not wait:
+// MinLease, until the lease lapses at its deadline (it is not renewed); nothing near the end of a
+// quota, where a token held idle would be refused to others.
+func (c *Client) keep(s *state) int64 {
+	if tail(s) {
+		return 0
+	}
+	return c.pol.MinLease
 }
 
 // Answer takes the answer to a Call from Due: status 200 and its body, or status 0 when the
@@ -328,7 +350,7 @@ func (c *Client) Release(now time.Time) []*Call {
 				Period: uint8(op.t.period), Seq: op.seq, Stamp: op.stamp, Spent: op.spent, Allow: op.allow})
 		}
 		call.Body = wire.AppendRequest(nil, &req)
-		c.stats.Syncs++
+		c.stats.Reports++
 	}
 	return calls
 }
