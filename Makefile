@@ -119,7 +119,7 @@ oci-limitd:
 	$(GO) run ./cmd/apigw-oci -limitd -o $(LIMITD_OCI_DIR) -tag $(OCI_TAG) $(if $(LIMITD_PUSH),-push $(LIMITD_PUSH)) build/limitd/*/apigw-limitd
 
 # Not part of test: it takes ~15 minutes (BENCH_QUICK=1: ~2) and wants a quiet machine.
-bench: build
+bench: build redis
 	@command -v wrk >/dev/null || { echo "bench: installing wrk (Debian)"; \
 		apt-get install -y wrk >/dev/null 2>&1 || { apt-get update >/dev/null && apt-get install -y wrk >/dev/null; }; }
 	@mkdir -p $(dir $(BENCH_REPORT))

@@ -16,16 +16,19 @@ type benchConfig struct {
 	direct   bool                  // the route names the cluster: the module does not set x-apigw-cluster
 	alt      bool                  // runs the module given by -alt-wasm instead of the plugin
 	reply    string                // the route answers 200 with this body itself (direct_response): no upstream
+	global   bool                  // (g): the limits in Redis, through the bridge the driver starts (global.go)
 }
 
-// The issue's configurations a to e, then the ones that attribute the plugin's cost (run them
-// with -configs, see docs/performance.md): n, h, i and g.
+// The issue's configurations a to e, issue 14's g, then the ones that attribute the plugin's
+// cost (run them with -configs, see docs/performance.md): n, h, i and gc.
 var allConfigs = []*benchConfig{
 	{id: "a", title: "Envoy alone: router only, no wasm filter", wantPath: benchcfg.Path},
 	{id: "b", title: "plugin, one API with auth: none (host, env, template path, rewrite)",
 		plugin: func(int) string { return benchcfg.PluginConfig(false, 1) }, wantPath: "/internal/users/42"},
 	{id: "c", title: "plugin, auth: secret (hmac-sha256), usage plan rate 10^6/s + quota 10^9, 3 parameters",
 		plugin: func(int) string { return benchcfg.PluginConfig(true, 1) }, wantPath: "/internal/users/42?page=1"},
+	{id: "g", title: "as (c), with the usage plan's rate and quota counted in Redis (limits mode global, one bridge)",
+		plugin: func(int) string { return globalPluginConfig() }, global: true, wantPath: "/internal/users/42?page=1"},
 	{id: "d", title: "as (c), in a configuration of 10,000 APIs (exact, prefix, template, plain)",
 		plugin: func(n int) string { return benchcfg.PluginConfig(true, n) }, wantPath: "/internal/users/42?page=1"},
 	{id: "e", title: "native peer: Envoy route match + prefix rewrite + local_ratelimit (10^6/s), no wasm",
@@ -40,7 +43,7 @@ var allConfigs = []*benchConfig{
 		plugin: func(int) string { return "c" }, module: "./bench/plugins/hostcalls", wantPath: "/internal/users/42?page=1"},
 	{id: "o", title: "attribution: (c) with the module given by -alt-wasm (e.g. after wasm-opt -O3)",
 		plugin: func(int) string { return benchcfg.PluginConfig(true, 1) }, alt: true, wantPath: "/internal/users/42?page=1"},
-	{id: "g", title: "attribution: (c) with the Go garbage collector off (GOGC=off in the VM)",
+	{id: "gc", title: "attribution: (c) with the Go garbage collector off (GOGC=off in the VM)",
 		plugin: func(int) string { return benchcfg.PluginConfig(true, 1) }, env: map[string]string{"GOGC": "off"},
 		wantPath: "/internal/users/42?page=1"},
 }

@@ -85,6 +85,7 @@ type settings struct {
 	perf          bool
 	out           string
 	keep          string
+	limitd        string // the bridge's address, for (g)
 }
 
 func runMain(args []string) error {
@@ -96,7 +97,7 @@ func runMain(args []string) error {
 	fs.StringVar(&s.altWasm, "alt-wasm", "", "module that configuration (o) runs instead of -wasm")
 	fs.StringVar(&s.envoy, "envoy", os.Getenv("ENVOY_PATH"), "Envoy binary (default $ENVOY_PATH, else build/envoy.sh)")
 	conc := fs.String("concurrency", "1,2", "Envoy --concurrency values to run")
-	cfgs := fs.String("configs", "a,b,c,d,e", "configurations to run (see -list)")
+	cfgs := fs.String("configs", "a,b,c,g,d,e", "configurations to run (see -list)")
 	fs.IntVar(&s.runs, "runs", 3, "repetitions of each measurement; medians are reported")
 	fs.DurationVar(&s.satDuration, "duration", 10*time.Second, "length of one saturation (wrk) run")
 	fs.DurationVar(&s.latDuration, "lat-duration", 5*time.Second, "length of one fixed-rate latency run")
