@@ -274,8 +274,8 @@ func TestGlobalThenBody(t *testing.T) {
 }
 
 // TestLocalModeSection: a limits section in the local mode changes nothing: no call, the body
-// watch's tick only (the API "form" has body parameters),
-// the limit counted in this Envoy's shared data.
+// watch's tick only (the API "form" has body parameters), the limit counted in this Envoy's
+// shared data.
 func TestLocalModeSection(t *testing.T) {
 	tv, ok := startVM(t, strings.Replace(globalConfig("deny"), `"mode":"global"`, `"mode":"local"`, 1))
 	if !ok {
