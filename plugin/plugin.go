@@ -60,7 +60,6 @@ func (p *rootContext) configure(size int) bool {
 	p.metrics.host = p.host
 	p.gw = gateway.New(cfg, &p.store)
 	p.gw.Clock = p.host.now
-	mode := "local"
 	p.limits = nil
 	if lim := cfg.Limits; lim.Global {
 		// One client per VM and configuration; a reload's client goes on with the same
@@ -72,8 +71,8 @@ func (p *rootContext) configure(size int) bool {
 		}
 		p.gw.Leases = c
 		p.limits = newGlobalLimits(p.host, p.id, c, lim, p.calls)
-		mode = fmt.Sprintf("global (cluster %q, timeout %s, on_store_failure %s)", lim.Cluster, lim.Timeout,
-			map[lease.Mode]string{lease.Local: "local", lease.Deny: "deny"}[lim.OnStoreFailure])
+		p.host.log(abi.LogInfo, fmt.Sprintf("limits: global, through cluster %q, timeout %s, on_store_failure %s, instance %s",
+			lim.Cluster, lim.Timeout, map[lease.Mode]string{lease.Local: "local", lease.Deny: "deny"}[lim.OnStoreFailure], c.Instance()))
 	}
 	p.watch.host = p.host
 	p.watch.start(cfg)
@@ -82,8 +81,8 @@ func (p *rootContext) configure(size int) bool {
 	for _, s := range cfg.Services {
 		apis += len(s.APIs)
 	}
-	p.host.log(abi.LogInfo, fmt.Sprintf("configuration loaded: %d service(s), %d api(s), limits %s in %s",
-		len(cfg.Services), apis, mode, time.Since(start).Round(time.Microsecond)))
+	p.host.log(abi.LogInfo, fmt.Sprintf("configuration loaded: %d service(s), %d api(s) in %s",
+		len(cfg.Services), apis, time.Since(start).Round(time.Microsecond)))
 	return true
 }
 

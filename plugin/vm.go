@@ -95,12 +95,13 @@ func (v *vm) OnDelete(id uint32) {
 			h.root.watch.release(h) // a request that ended without on_log (the client went away)
 		}
 		h.gone = true // an answer of the limits' store may still come for it
+		delete(v.streams, id)
+		return
 	}
 	if _, ok := v.roots[id]; ok {
 		v.forgetCalls(id)
+		delete(v.roots, id)
 	}
-	delete(v.streams, id)
-	delete(v.roots, id)
 }
 
 func (v *vm) OnTick(rootID uint32) {
