@@ -289,10 +289,10 @@ func TestIstioInEnvoy(t *testing.T) {
 	}
 	json.Unmarshal([]byte(conf), &plugin)
 	redis := redistest.Start(t)
-	bridge := startExampleBridges(t, redis.Addr, 1)[0]
+	bridge := startBridge(t, redis.Addr)
 	g := StartGateway(t, Options{
 		PluginConfig: conf,
-		Clusters:     map[string]string{istioCluster: up.Addr, plugin.Limits.Cluster: bridge.addr},
+		Clusters:     map[string]string{istioCluster: up.Addr, plugin.Limits.Cluster: bridge.Addr},
 		RootID:       wp.GetPluginName(),
 		Bootstrap: func(b map[string]any) {
 			listeners := dig(b, "static_resources", "listeners").([]any)
