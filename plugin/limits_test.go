@@ -272,3 +272,20 @@ func TestGlobalThenBody(t *testing.T) {
 		t.Fatalf("missing body parameter: %+v", s.reply)
 	}
 }
+
+// TestLocalModeSection: a limits section in the local mode changes nothing: no call, the body
+// watch's tick only (the API "form" has body parameters), the limit counted in this Envoy's
+// shared data.
+func TestLocalModeSection(t *testing.T) {
+	tv, ok := startVM(t, strings.Replace(globalConfig("deny"), `"mode":"global"`, `"mode":"local"`, 1))
+	if !ok {
+		t.Fatalf("start: %q", tv.host.logs)
+	}
+	_, s, act := tv.request(upHeaders, true, nil)
+	if act != abi.Continue || s.reply != nil || len(tv.host.calls) != 0 || tv.host.tick[tv.root] != 1000 || tv.host.logged("limits: global") {
+		t.Fatalf("local mode: %v %+v, %d calls, tick %d", act, s.reply, len(tv.host.calls), tv.host.tick[tv.root])
+	}
+	if get(s.request, "x-apigw-cluster") != "c" {
+		t.Fatalf("not routed: %v", s.request)
+	}
+}
