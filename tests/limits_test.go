@@ -547,6 +547,7 @@ func TestGlobalLimits(t *testing.T) {
 	// wait for the store.
 	t.Run("BridgeKilled", func(t *testing.T) {
 		e.need(t)
+		failures := e.counter(t, "wasmcustom.apigw.limit.global.store_failures")
 		c := e.paced("AKIDbridge", 100, 3*time.Second, map[time.Duration]func(){
 			1500 * time.Millisecond: e.bridges[0].Kill,
 		})
@@ -557,7 +558,9 @@ func TestGlobalLimits(t *testing.T) {
 			t.Errorf("a request took %v", c.maxTook)
 		}
 		e.waitUsed(t, "AKIDbridge", 600)
-		t.Logf("900 requests, a bridge killed after 1.5 s: %v", c)
+		time.Sleep(100 * time.Millisecond) // the tick exports the counters
+		t.Logf("900 requests, a bridge killed after 1.5 s: %v; %d calls failed and were sent again",
+			c, e.counter(t, "wasmcustom.apigw.limit.global.store_failures")-failures)
 		e.bridges[0] = startBridgeAt(t, e.owner, e.bridges[0].Addr, e.redis.Addr)
 	})
 
