@@ -85,7 +85,8 @@ pydeps:
 
 # End-to-end tests: the built module inside Envoy. tests/cli_test.go runs curl: installed here
 # when missing and apt-get can (root); if it cannot, that test fails naming curl.
-e2e: build pydeps
+# tests/limits_test.go runs redis-servers (it fails, never skips, without one).
+e2e: build pydeps redis
 	@command -v curl >/dev/null || { echo "e2e: installing curl (Debian)"; \
 		apt-get install -y curl >/dev/null 2>&1 || { apt-get update >/dev/null 2>&1 && apt-get install -y curl >/dev/null 2>&1; } || \
 		echo "e2e: could not install curl: TestSignCLI will fail" >&2; }

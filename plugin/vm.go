@@ -15,10 +15,11 @@ type vm struct {
 	host    host
 	roots   map[uint32]*rootContext
 	streams map[uint32]*httpContext
+	calls   map[uint32]*limitCall // calls to the limits' store in flight, by token (limits.go)
 }
 
 func newVM(h host) *vm {
-	return &vm{host: h, roots: map[uint32]*rootContext{}, streams: map[uint32]*httpContext{}}
+	return &vm{host: h, roots: map[uint32]*rootContext{}, streams: map[uint32]*httpContext{}, calls: map[uint32]*limitCall{}}
 }
 
 // recovered logs a panic of a callback; what the request gets is the caller's business.
@@ -37,7 +38,7 @@ func (v *vm) OnConfigure(rootID uint32, size int) (ok bool) {
 	}()
 	root := v.roots[rootID]
 	if root == nil {
-		root = &rootContext{id: rootID, host: v.host}
+		root = &rootContext{id: rootID, host: v.host, calls: v.calls}
 		v.roots[rootID] = root
 	}
 	return root.configure(size)
@@ -45,7 +46,7 @@ func (v *vm) OnConfigure(rootID uint32, size int) (ok bool) {
 
 func (v *vm) OnContextCreate(id, parent uint32) {
 	if parent == 0 {
-		v.roots[id] = &rootContext{id: id, host: v.host}
+		v.roots[id] = &rootContext{id: id, host: v.host, calls: v.calls}
 		return
 	}
 	// A request of an unknown root (cannot happen with Envoy) has no gateway: it gets 500.
@@ -89,11 +90,18 @@ func (v *vm) OnLog(id uint32) {
 }
 
 func (v *vm) OnDelete(id uint32) {
-	if h := v.streams[id]; h != nil && h.waitBody && h.root != nil {
-		h.root.watch.release(h) // a request that ended without on_log (the client went away)
+	if h := v.streams[id]; h != nil {
+		if h.waitBody && h.root != nil {
+			h.root.watch.release(h) // a request that ended without on_log (the client went away)
+		}
+		h.gone = true // an answer of the limits' store may still come for it
+		delete(v.streams, id)
+		return
 	}
-	delete(v.streams, id)
-	delete(v.roots, id)
+	if _, ok := v.roots[id]; ok {
+		v.forgetCalls(id)
+		delete(v.roots, id)
+	}
 }
 
 func (v *vm) OnTick(rootID uint32) {
@@ -107,15 +115,15 @@ func (v *vm) OnTick(rootID uint32) {
 	}
 }
 
-func (v *vm) OnHTTPCallResponse(rootID, token uint32, headers, bodySize, trailers int) {
+// OnHTTPCallResponse routes an answer by its token alone: the context id Envoy passes is the
+// root context's that made the call (limits.go), but a request's call is found either way.
+func (v *vm) OnHTTPCallResponse(_, token uint32, headers, bodySize, trailers int) {
 	defer func() {
 		if r := recover(); r != nil {
 			v.recovered("http call response", r)
 		}
 	}()
-	if root := v.roots[rootID]; root != nil {
-		root.onHTTPCallResponse(token, headers, bodySize)
-	}
+	v.onLimitsAnswer(token, headers, bodySize)
 }
 
 // stream finds a request's context; one the host never announced is made on the spot, so that
