@@ -6,12 +6,11 @@ GO        ?= go
 MODULE    := github.com/apigw-wasm/apigw-wasm
 WASM      := build/apigw.wasm
 # The module depends on every non-test Go source of these folders, and on the module files.
-WASM_SRCS := $(shell find plugin internal build/sdkshim build/wasmbuild -name '*.go' ! -name '*_test.go' 2>/dev/null) go.mod go.sum
+WASM_SRCS := $(shell find plugin internal build/wasmbuild -name '*.go' ! -name '*_test.go' 2>/dev/null) go.mod go.sum
 TESTFLAGS ?=
 E2EFLAGS  ?=
 E2E_TIMEOUT ?= 25m
-# Unit tests are every package but the end-to-end ones in tests/. (build/sdkshim is no package:
-# its files carry a build tag that only build/wasmbuild sets.)
+# Unit tests are every package but the end-to-end ones in tests/.
 UNIT_PKGS = $(filter-out $(MODULE)/tests $(MODULE)/tests/%,$(shell $(GO) list ./...))
 
 # ENVOY_PATH is resolved once, and only by targets that run Envoy (see their export lines).
@@ -136,7 +135,7 @@ bench-go: redis
 	else echo "bench-go: no node on PATH: the V8 half is skipped"; fi
 
 clean:
-	rm -rf $(WASM) build/.wasmbuild build/.cache build/bin tests/.artifacts $(OCI_DIR) build/limitd $(LIMITD_OCI_DIR)
+	rm -rf $(WASM) build/.cache build/bin tests/.artifacts $(OCI_DIR) build/limitd $(LIMITD_OCI_DIR)
 
 # Also removes the Envoy wheel's venv.
 distclean: clean
