@@ -149,14 +149,18 @@ for i = 1, #KEYS do
 
   -- The grant. A quota lends at most 1/F of what is free, so leases shrink as the count
   -- nears its end; below F nothing is lent and every request takes from the store itself,
-  -- which keeps the count exact. A rate lends what its bucket holds: the bucket refills, and
-  -- under a flood the Envoys get their tokens in leases rather than request by request.
+  -- which keeps the count exact. A rate lends what its bucket holds, up to R/F per instance:
+  -- the bucket refills, and under a flood the Envoys get their tokens in leases rather than
+  -- request by request.
   if applied and op.want > mine then
     local g
     if op.quota then
       g = min(op.want - mine, floor((op.lim - st.u - others - mine) / frac))
     else
-      g = min(op.want - mine, floor(st.b / UNIT))
+      -- at most 1/F of the rate per instance: a lease one Envoy holds idle leaves the others
+      -- the rest of the bucket (below F per second nothing is lent: every request takes)
+      g = min(op.want, floor(R / frac)) - mine
+      g = min(g, floor(st.b / UNIT))
     end
     if g >= 1 then
       me.a = me.a + g

@@ -219,7 +219,7 @@ return out`
 }
 
 // TestRateBucket: one bucket of 100 per second lent out and taken from: a lease takes what
-// is wished for (the bucket refills, no divisor), leases count as tokens in "remaining", and
+// is wished for up to R/F (25) held per instance, leases count as tokens in "remaining", and
 // an empty bucket says when its next token comes.
 func TestRateBucket(t *testing.T) {
 	s, _, _ := newServer(t, Config{})
@@ -228,26 +228,36 @@ func TestRateBucket(t *testing.T) {
 			Limit: 100, Seq: seq, Spent: spent, Allow: allow, Want: want, Take: tk}}}
 	}
 	a := run(t, s, rate("A", 1, 0, 0, 60, false))
-	if a.Ops[0].Allow != 60 || a.Ops[0].Remaining != 100 {
-		t.Fatalf("first lease: %+v", a.Ops[0])
+	if a.Ops[0].Allow != 25 || a.Ops[0].Remaining != 100 {
+		t.Fatalf("first lease: %+v, want 25 of the 60 wished for", a.Ops[0])
 	}
 	taken, start := 0, a.Now
 	for a = run(t, s, rate("B", 0, 0, 0, 0, true)); a.OK; a = run(t, s, rate("B", 0, 0, 0, 0, true)) {
 		taken++
 	}
-	// 40 in the bucket, plus what refilled while taking at 100/s by the Redis clock (a few
+	// 75 in the bucket, plus what refilled while taking at 100/s by the Redis clock (a few
 	// on a quiet machine, more on a busy one).
-	if refilled := (a.Now - start + 9) / 10; taken < 40 || int64(taken) > 40+refilled {
-		t.Errorf("took %d from a bucket of 40 that refilled %d meanwhile", taken, refilled)
+	if refilled := (a.Now - start + 9) / 10; taken < 75 || int64(taken) > 75+refilled {
+		t.Errorf("took %d from a bucket of 75 that refilled %d meanwhile", taken, refilled)
 	}
 	if u := a.Ops[0].Until; u <= a.Now || u > a.Now+10 {
 		t.Errorf("empty bucket: until %d, now %d (a token every 10 ms)", u, a.Now)
 	}
-	// A spent its 60 and wishes for 60 more: the bucket and A's lease held 100 at most, so
-	// the refill since is all there is.
-	a = run(t, s, rate("A", 2, 60, 60, 60, false))
-	if a.Ops[0].Allow > 60+3 {
+	// A spent its 25 and wishes for 60: the bucket and A's lease held 100 at most, so the
+	// refill since is all there is.
+	a = run(t, s, rate("A", 2, 25, 25, 60, false))
+	if a.Ops[0].Allow > 25+3 {
 		t.Errorf("second lease too large: %+v", a.Ops[0])
+	}
+	// A lease held counts against the cap: holding 20, C is granted 5 more, not 25.
+	time.Sleep(300 * time.Millisecond) // the bucket refills 30
+	c := run(t, s, rate("C", 1, 0, 0, 20, false))
+	if c.Ops[0].Allow != 20 {
+		t.Fatalf("C's first lease: %+v, want 20", c.Ops[0])
+	}
+	time.Sleep(300 * time.Millisecond)
+	if c = run(t, s, rate("C", 2, 0, c.Ops[0].Allow, 60, false)); c.Ops[0].Allow != 25 {
+		t.Errorf("C holds %d after wishing for 20 then 60, want the cap of 25", c.Ops[0].Allow)
 	}
 }
 

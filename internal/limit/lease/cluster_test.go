@@ -2,6 +2,7 @@ package lease_test
 
 import (
 	"slices"
+	"strconv"
 	"testing"
 	"time"
 
@@ -323,4 +324,32 @@ func TestClusterUnevenDemand(t *testing.T) {
 	}
 	t.Logf("the second Envoy got its %d in %v (%d refused before the first gave its lease back)",
 		second.admitted, last.Sub(start).Round(time.Millisecond), second.quota)
+}
+
+// TestClusterSmallRate: a plan's rate of 5/s across two Envoys, each sent one request a
+// second, in turn (2/s in all, as a round-robin balancer does): every request passes. A lease
+// held by one Envoy must not leave the other's requests nothing to take.
+func TestClusterSmallRate(t *testing.T) {
+	cl := newCluster(t, 1)
+	pol := testPolicy()
+	es := startEnvoys(t, cl, 2, 1, pol, lease.Local)
+	for _, R := range []int64{5, 3, 12} {
+		l := limit.Limits{Plan: limit.Rate{Key: limit.UsageKey("usagePlan-small", "AKID"+strconv.FormatInt(R, 10)), Limit: R}}
+		done := make(chan outcome, 64)
+		const n = 16
+		start := time.Now()
+		for i := range n {
+			time.Sleep(time.Until(start.Add(time.Duration(i) * 500 * time.Millisecond)))
+			es[i%2].jobs <- job{l: l, arrived: time.Now(), done: done}
+		}
+		var got tally
+		for range n {
+			got.add(<-done)
+		}
+		if got.admitted != n {
+			t.Errorf("R=%d/s, 2 requests a second to 2 Envoys in turn: %d of %d admitted, %d refused", R, got.admitted, n, got.rate)
+		}
+		t.Logf("R=%d/s: %d of %d admitted, %d waited", R, got.admitted, n, got.waited)
+	}
+	stopAll(es)
 }
