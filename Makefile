@@ -94,6 +94,8 @@ oci: $(WASM)
 bench: build
 	@command -v wrk >/dev/null || { echo "bench: installing wrk (Debian)"; \
 		apt-get install -y wrk >/dev/null 2>&1 || { apt-get update >/dev/null && apt-get install -y wrk >/dev/null; }; }
+	@command -v wat2wasm >/dev/null || { echo "bench: installing wabt (Debian), for the floor module's wat2wasm"; \
+		apt-get install -y wabt >/dev/null 2>&1 || { apt-get update >/dev/null && apt-get install -y wabt >/dev/null; }; }
 	@mkdir -p $(dir $(BENCH_REPORT))
 	$(GO) run ./bench $(if $(filter-out 0,$(BENCH_QUICK)),-quick) -out $(BENCH_REPORT) $(BENCH_FLAGS)
 

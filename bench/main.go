@@ -7,6 +7,7 @@
 //	go run ./bench v8prof FILE        a V8 CPU profile of the wasm code, per function
 //	go run ./bench hostcalls [flags]  the host calls one request of (b) and (c) makes (wazero, no Envoy)
 //	go run ./bench calib [flags]      the time of single host calls inside Envoy (plugins/calib)
+//	go run ./bench pgo [flags]        the request path's CPU profile for PGO, into plugin/default.pgo
 //	go run ./bench upstream -addr A   the upstream server the run starts (internal)
 //
 // Every configuration is a separate Envoy, started through func-e's Go library as the tests do,
@@ -45,6 +46,12 @@ func main() {
 		case "calib":
 			if err := calibMain(os.Args[2:]); err != nil {
 				fmt.Fprintln(os.Stderr, "bench calib:", err)
+				os.Exit(1)
+			}
+			return
+		case "pgo":
+			if err := pgoMain(os.Args[2:]); err != nil {
+				fmt.Fprintln(os.Stderr, "bench pgo:", err)
 				os.Exit(1)
 			}
 			return
@@ -93,10 +100,10 @@ func runMain(args []string) error {
 	quick := fs.Bool("quick", os.Getenv("BENCH_QUICK") != "" && os.Getenv("BENCH_QUICK") != "0",
 		"a short run to check the setup (also BENCH_QUICK=1): 1 run of 3 s, concurrency 1, growth to 100,000")
 	fs.StringVar(&s.wasm, "wasm", "build/apigw.wasm", "the plugin module")
-	fs.StringVar(&s.altWasm, "alt-wasm", "", "module that configuration (o) runs instead of -wasm")
+	fs.StringVar(&s.altWasm, "alt-wasm", "", "module that configurations (p) and (o) run instead of -wasm: an A/B of two builds")
 	fs.StringVar(&s.envoy, "envoy", os.Getenv("ENVOY_PATH"), "Envoy binary (default $ENVOY_PATH, else build/envoy.sh)")
 	conc := fs.String("concurrency", "1,2", "Envoy --concurrency values to run")
-	cfgs := fs.String("configs", "a,b,c,d,e", "configurations to run (see -list)")
+	cfgs := fs.String("configs", "a,f,n,b,c,d,e", "configurations to run (see -list)")
 	fs.IntVar(&s.runs, "runs", 3, "repetitions of each measurement; medians are reported")
 	fs.DurationVar(&s.satDuration, "duration", 10*time.Second, "length of one saturation (wrk) run")
 	fs.DurationVar(&s.latDuration, "lat-duration", 5*time.Second, "length of one fixed-rate latency run")

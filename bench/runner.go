@@ -98,12 +98,23 @@ func newRunner(s settings) (*runner, error) {
 		return nil, err
 	}
 	r.s.wasm = wasmCopy
+	if s.altWasm != "" {
+		altCopy := filepath.Join(r.work, "alt.wasm")
+		if b, err := os.ReadFile(s.altWasm); err != nil {
+			r.close()
+			return nil, err
+		} else if err := os.WriteFile(altCopy, b, 0o644); err != nil {
+			r.close()
+			return nil, err
+		}
+		r.s.altWasm = altCopy
+	}
 	for _, id := range s.configs {
 		c := configByID(id)
 		if c.module == "" || r.modules[c.module] != "" {
 			continue
 		}
-		out := filepath.Join(r.work, filepath.Base(c.module)+".wasm")
+		out := filepath.Join(r.work, strings.TrimSuffix(filepath.Base(c.module), ".wat")+".wasm")
 		if err := buildModule(c.module, out); err != nil {
 			r.close()
 			return nil, err
@@ -138,9 +149,16 @@ func findEnvoy(path string) (bin, version string, err error) {
 	return path, version, nil
 }
 
-// buildModule builds the Go package pkg into the proxy-wasm module out, with upstream Go.
+// buildModule builds a proxy-wasm module: a Go package with upstream Go, or a module in
+// WebAssembly text (.wat) with wabt's wat2wasm (make bench installs it when missing).
 func buildModule(pkg, out string) error {
 	cmd := exec.Command("go", "run", "./build/wasmbuild", "-o", out, pkg)
+	if strings.HasSuffix(pkg, ".wat") {
+		if _, err := exec.LookPath("wat2wasm"); err != nil {
+			return fmt.Errorf("building %s: wat2wasm is not installed (Debian: apt-get install -y wabt; make bench does it)", pkg)
+		}
+		cmd = exec.Command("wat2wasm", pkg, "-o", out)
+	}
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	if err := cmd.Run(); err != nil {
 		return fmt.Errorf("building %s: %v", pkg, err)
@@ -238,11 +256,9 @@ func (r *runner) phase(conc int) error {
 			wasm = r.modules[c.module]
 		case c.alt:
 			if r.s.altWasm == "" {
-				return fmt.Errorf("configuration (o) needs -alt-wasm")
+				return fmt.Errorf("configuration (%s) needs -alt-wasm", c.id)
 			}
-			if wasm, err = filepath.Abs(r.s.altWasm); err != nil {
-				return err
-			}
+			wasm = r.s.altWasm
 		}
 		e, err := startEnvoy(c, conc, r.s, filepath.Join(r.work, fmt.Sprintf("c%d-%s", conc, id)), r.upstreamAddr, wasm)
 		if err != nil {
