@@ -123,3 +123,7 @@ func (abiHost) defineCounter(name string) (uint32, error) {
 func (abiHost) increment(id uint32, delta int64) error {
 	return fail("increment metric", abi.IncrementMetric(id, delta))
 }
+
+func (abiHost) returned(s string) bool { return abi.Returned(s) }
+
+func (abiHost) keepReturned() { abi.KeepReturned() }

@@ -86,6 +86,9 @@ func (h *httpContext) onRequestHeaders(end bool) abi.Action {
 			// the body has been checked. The watch answers if Envoy never delivers it.
 			h.waitBody = true
 			h.root.watch.hold(h)
+			// The request and all the pipeline made of it view the host's buffers of this
+			// callback until Resume runs, in a later one.
+			h.host.keepReturned()
 			return abi.Pause
 		}
 		gw.Resume(d, nil)
@@ -166,6 +169,14 @@ func (h *httpContext) bodyDone() abi.Action {
 func (h *httpContext) apply(d *gateway.Decision) abi.Action {
 	if d.Reply != nil {
 		return h.send(d.Reply)
+	}
+	// The response headers are set in a later callback: those that view a buffer of this one
+	// (a CORS policy echoes the request's Origin) must outlive it.
+	for _, kv := range d.ResponseHeaders {
+		if h.host.returned(kv[1]) {
+			h.host.keepReturned()
+			break
+		}
 	}
 	for _, kv := range d.SetHeaders {
 		if err := h.host.setHeader(abi.RequestHeaders, kv[0], kv[1]); err != nil {
