@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
@@ -11,7 +12,8 @@ import (
 )
 
 // httpContext is one request: it hands the gateway views of the request and of the response,
-// and carries out what the gateway decides.
+// and carries out what the gateway decides. The VM reuses it for a later request once this one
+// is deleted (reset).
 type httpContext struct {
 	id          uint32
 	root        *rootContext // nil for a request of an unknown root: it gets 500
@@ -24,6 +26,19 @@ type httpContext struct {
 	sawResponse bool       // response headers passed this filter
 	status      int        // the status the client got, for metrics
 	code        reply.Code // the gateway answer the client got, for metrics
+
+	// The gateway's views, kept here so that a request allocates none of them.
+	headers gateway.HeaderList
+	request gateway.Request
+	resp    response
+}
+
+// reset makes the context new for another request, keeping the header list's memory. Nothing
+// may hold the context, its request or its decision any more: the host has deleted it.
+func (h *httpContext) reset() {
+	headers := h.headers
+	headers.Reset()
+	*h = httpContext{headers: headers}
 }
 
 func (h *httpContext) gateway() *gateway.Gateway {
@@ -70,7 +85,7 @@ func (h *httpContext) onRequestHeaders(end bool) abi.Action {
 	authority, _ := headers.Get(":authority")
 	method, _ := headers.Get(":method")
 	path, _ := headers.Get(":path")
-	d := gw.Handle(&gateway.Request{
+	h.request = gateway.Request{
 		Authority: authority,
 		Method:    method,
 		Path:      path,
@@ -78,7 +93,8 @@ func (h *httpContext) onRequestHeaders(end bool) abi.Action {
 		Source:    source,
 		RequestID: h.requestID,
 		Headers:   headers,
-	})
+	}
+	d := gw.Handle(&h.request)
 	h.decision = d
 	if d.NeedBody {
 		if !end {
@@ -103,7 +119,9 @@ func (h *httpContext) requestHeaders() (*gateway.HeaderList, error) {
 	if err != nil {
 		return nil, err
 	}
-	l := &gateway.HeaderList{Fields: make([]gateway.Field, 0, abi.PairCount(raw))}
+	l := &h.headers
+	l.Reset()
+	l.Fields = slices.Grow(l.Fields, abi.PairCount(raw))
 	if !abi.ParsePairs(raw, func(name, value string) {
 		l.Fields = append(l.Fields, gateway.Field{Name: name, Value: value})
 	}) {
@@ -230,13 +248,13 @@ func (h *httpContext) onResponseHeaders(bool) abi.Action {
 	if h.replied || h.decision == nil || gw == nil {
 		return abi.Continue // our own reply already carries its headers
 	}
-	resp := response{h: h}
-	act := gw.Respond(h.decision, &resp)
+	h.resp = response{h: h}
+	act := gw.Respond(h.decision, &h.resp)
 	if act.Reply != nil {
 		// In place of a reply the router made: Envoy sends it directly, the router's is dropped.
 		return h.send(act.Reply)
 	}
-	h.status = resp.Status()
+	h.status = h.resp.Status()
 	for _, kv := range act.SetHeaders {
 		if err := h.host.setHeader(abi.ResponseHeaders, kv[0], kv[1]); err != nil {
 			h.hostFailed(err)

@@ -12,13 +12,34 @@ import (
 // in a callback is recovered here: the VM keeps serving, and a request that was being decided
 // gets 500.
 type vm struct {
-	host    host
-	roots   map[uint32]*rootContext
-	streams map[uint32]*httpContext
+	host     host
+	roots    map[uint32]*rootContext
+	lastRoot *rootContext // the root of the last request: most VMs have one
+	streams  contextTable
+	// free are contexts of ended requests, reused by the next ones with the memory they
+	// grew (header list, request, response): a request then allocates no context.
+	free []*httpContext
 }
 
+// maxFree bounds the contexts kept for reuse: about the requests a worker has in flight.
+const maxFree = 1024
+
 func newVM(h host) *vm {
-	return &vm{host: h, roots: map[uint32]*rootContext{}, streams: map[uint32]*httpContext{}}
+	return &vm{host: h, roots: map[uint32]*rootContext{}}
+}
+
+// newStream is a request's context, reused when one is free.
+func (v *vm) newStream(id uint32, root *rootContext) *httpContext {
+	var h *httpContext
+	if n := len(v.free); n > 0 {
+		h, v.free[n-1] = v.free[n-1], nil
+		v.free = v.free[:n-1]
+	} else {
+		h = new(httpContext)
+	}
+	h.id, h.root, h.host = id, root, v.host
+	v.streams.put(h)
+	return h
 }
 
 // recovered logs a panic of a callback; what the request gets is the caller's business.
@@ -48,8 +69,13 @@ func (v *vm) OnContextCreate(id, parent uint32) {
 		v.roots[id] = &rootContext{id: id, host: v.host}
 		return
 	}
-	// A request of an unknown root (cannot happen with Envoy) has no gateway: it gets 500.
-	v.streams[id] = &httpContext{id: id, root: v.roots[parent], host: v.host}
+	root := v.lastRoot
+	if root == nil || root.id != parent {
+		// A request of an unknown root (cannot happen with Envoy) has no gateway: it gets 500.
+		root = v.roots[parent]
+		v.lastRoot = root
+	}
+	v.newStream(id, root)
 }
 
 func (v *vm) OnRequestHeaders(id uint32, _ int, end bool) (action abi.Action) {
@@ -89,11 +115,22 @@ func (v *vm) OnLog(id uint32) {
 }
 
 func (v *vm) OnDelete(id uint32) {
-	if h := v.streams[id]; h != nil && h.waitBody && h.root != nil {
-		h.root.watch.release(h) // a request that ended without on_log (the client went away)
+	if h := v.streams.remove(id); h != nil {
+		if h.waitBody && h.root != nil {
+			h.root.watch.release(h) // a request that ended without on_log (the client went away)
+		}
+		if len(v.free) < maxFree {
+			h.reset()
+			v.free = append(v.free, h)
+		}
+		return
 	}
-	delete(v.streams, id)
-	delete(v.roots, id)
+	if r := v.roots[id]; r != nil {
+		delete(v.roots, id)
+		if v.lastRoot == r {
+			v.lastRoot = nil
+		}
+	}
 }
 
 func (v *vm) OnTick(rootID uint32) {
@@ -121,10 +158,8 @@ func (v *vm) OnHTTPCallResponse(rootID, token uint32, headers, bodySize, trailer
 // stream finds a request's context; one the host never announced is made on the spot, so that
 // a callback for it is answered rather than dropped.
 func (v *vm) stream(id uint32) *httpContext {
-	h := v.streams[id]
-	if h == nil {
-		h = &httpContext{id: id, host: v.host}
-		v.streams[id] = h
+	if h := v.streams.get(id); h != nil {
+		return h
 	}
-	return h
+	return v.newStream(id, nil)
 }
