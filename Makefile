@@ -35,7 +35,7 @@ BENCH_FLAGS ?=
 BENCH_REPORT ?= build/.cache/bench-report.md
 NODE_WASM_EXEC = $(shell $(GO) env GOROOT)/lib/wasm/go_js_wasm_exec
 
-.PHONY: all build envoy run test unit e2e vet clean distclean bench bench-go pydeps oci
+.PHONY: all build envoy run test unit e2e vet clean distclean bench bench-go pydeps redis oci
 
 all: build
 
@@ -59,10 +59,17 @@ vet:
 	$(GO) vet ./...
 
 # Unit tests: every package but the end-to-end ones in tests/. internal/oauth's interop test
-# verifies tokens that PyJWT (in the venv) signs.
-unit: pydeps
+# verifies tokens that PyJWT (in the venv) signs; the cluster-wide limits' tests run real
+# redis-servers (a test fails, never skips, without one).
+unit: pydeps redis
 	@echo "go test $(TESTFLAGS) ./... (less tests/)"
 	@APIGW_PYJWT=1 PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(GO) test $(TESTFLAGS) $(UNIT_PKGS)
+
+# Installs Debian's redis-server when it is missing, as bench installs wrk (CI runs as root).
+redis:
+	@command -v redis-server >/dev/null || [ -x /usr/bin/redis-server ] || { echo "redis: installing redis-server (Debian)"; \
+		apt-get install -y redis-server >/dev/null 2>&1 || { apt-get update >/dev/null && apt-get install -y redis-server >/dev/null; }; } && \
+		{ command -v redis-server >/dev/null || [ -x /usr/bin/redis-server ] || { echo "redis: redis-server could not be installed" >&2; exit 1; }; }
 
 # Installs PYDEPS into the venv; a marker naming them makes the next run a no-op.
 pydeps:
@@ -101,7 +108,7 @@ bench: build
 
 # Go benchmarks of internal/ and of the pipeline on the bench's requests: natively, then
 # compiled to js/wasm and run in V8 by Node.js (when node is installed), the engine Envoy uses.
-bench-go:
+bench-go: redis
 	$(GO) test -run '^$$' -bench . -benchmem ./internal/... ./bench/gwbench
 	@if command -v node >/dev/null; then \
 		echo "--- the same in V8 (GOOS=js GOARCH=wasm, node $$(node --version))"; \

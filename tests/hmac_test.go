@@ -156,6 +156,12 @@ func TestHMACErrors(t *testing.T) {
 			h.Set("Date", "not a date")
 			return h
 		}(), 401, "HMAC signature cannot be verified, a valid date or x-date header is required."},
+		{"stale unsigned date ignored", "/release/signed", func() http.Header {
+			h := good(nil)
+			h.Del("X-Date") // signed, absent: only the unsigned date is left
+			h.Set("Date", now.Add(-time.Hour).Format(http.TimeFormat))
+			return h
+		}(), 401, "HMAC signature cannot be verified, a valid date or x-date header is required."},
 		{"signed header absent", "/release/signed", func() http.Header { h := good(nil); h.Del("Source"); return h }(), 401, "HMAC signature cannot be verified, a valid source header is required."},
 		{"unknown secret", "/release/signed", func() http.Header {
 			h := good(nil)

@@ -2,9 +2,9 @@ package tests
 
 // Metrics: the plugin's counters in Envoy's admin API, /stats and /stats/prometheus, on the
 // backends gateway (backends_test.go), whose bootstrap has the stats_tags documented in
-// plugin/metrics.go. Only this file sends to service-metrics, so its request counters are
-// exact; rejection counters are shared by every test of that gateway and are compared as
-// differences.
+// plugin/metrics.go. The gateway is shared (and outlives a round of -count=N), so every counter
+// is compared as the difference it made; only this file sends to service-metrics, so those
+// differences are exact.
 
 import (
 	"fmt"
@@ -33,6 +33,20 @@ func TestMetrics(t *testing.T) {
 	g := e.g
 	const host = "metrics.example.com"
 	rejBefore := promCounters(t, g, "apigw_rejections")
+	reqBefore := promCounters(t, g, "apigw_requests")
+	const statsFilter = "/stats?filter=^wasmcustom\\.apigw\\.requests\\.service\\.service-metrics\\."
+	readStats := func(body string) map[string]int {
+		got := map[string]int{}
+		for _, line := range strings.Split(strings.TrimSpace(body), "\n") {
+			name, v, ok := strings.Cut(line, ": ")
+			if !ok {
+				continue
+			}
+			got[name], _ = strconv.Atoi(v)
+		}
+		return got
+	}
+	statsBefore := readStats(g.Admin(t, statsFilter))
 
 	send := func(n int, req Request, status int) {
 		t.Helper()
@@ -71,20 +85,18 @@ func TestMetrics(t *testing.T) {
 	var stats string
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		stats = g.Admin(t, "/stats?filter=^wasmcustom\\.apigw\\.requests\\.service\\.service-metrics\\.")
+		stats = g.Admin(t, statsFilter)
 		got := map[string]int{}
-		for _, line := range strings.Split(strings.TrimSpace(stats), "\n") {
-			name, v, ok := strings.Cut(line, ": ")
-			if !ok {
-				continue
+		for name, v := range readStats(stats) {
+			if d := v - statsBefore[name]; d != 0 {
+				got[name] = d
 			}
-			got[name], _ = strconv.Atoi(v)
 		}
 		if fmt.Sprint(got) == fmt.Sprint(wantStats) {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("/stats:\n%s\nwant exactly %v", stats, wantStats)
+			t.Fatalf("/stats:\n%s\nwant exactly these differences from before: %v", stats, wantStats)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
@@ -99,11 +111,11 @@ func TestMetrics(t *testing.T) {
 		`{service="service-metrics",api="api-refused",status="502"}`:   2,
 		`{service="service-metrics",api="api-stall",status="499"}`:     1,
 	} {
-		if req[labels] != want {
-			t.Errorf("apigw_requests%s = %d, want %d", labels, req[labels], want)
+		if d := req[labels] - reqBefore[labels]; d != want {
+			t.Errorf("apigw_requests%s grew by %d, want %d", labels, d, want)
 		}
 	}
-	if req[`{service="-",api="-",status="404"}`] < 1 {
+	if req[`{service="-",api="-",status="404"}`]-reqBefore[`{service="-",api="-",status="404"}`] < 1 {
 		t.Errorf("no request counted for an unknown host: %v", req)
 	}
 	if strings.Contains(g.Admin(t, "/stats/prometheus"), "apigw_requests_service") {

@@ -5,7 +5,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/apigw-wasm/apigw-wasm/internal/limit"
 	"github.com/apigw-wasm/apigw-wasm/internal/reply"
+	"github.com/apigw-wasm/apigw-wasm/internal/route"
 )
 
 // svc wraps API objects into a minimal valid document.
@@ -43,6 +45,8 @@ func TestLoadRefuses(t *testing.T) {
 		{"plan service", `{"usage_plans":[{"id":"p","environments":[{"service":"nope","environment":"release"}]}]}`, "usage_plans[0].environments[0].service", "no service"},
 		{"plan api", svc(`{"id":"x","path":"/a","backend":{"type":"mock","body":""}}`)[:len(svc(`{"id":"x","path":"/a","backend":{"type":"mock","body":""}}`))-1] + `,"usage_plans":[{"id":"p","apis":[{"service":"s","environment":"test","api":"y"}]}]}`, "usage_plans[0].apis[0].api", "no api"},
 		{"quota period", `{"usage_plans":[{"id":"p","quota_period":"week"}]}`, "usage_plans[0].quota_period", "unknown value"},
+		{"empty url cluster", `{"url_cluster":""}`, "url_cluster", "must not be empty"},
+		{"cluster header", `{"cluster_header":"x y"}`, "cluster_header", "must be a header name"},
 		{"endpoint deny", `{"endpoint_deny":["169.254.0.0/16","nope"]}`, "endpoint_deny", "[1]"},
 		{"param type", svc(`{"id":"x","path":"/a","parameters":[{"name":"p","type":"uuid"}],"backend":{"type":"mock","body":""}}`), "services[0].apis[0].parameters[0].type", "unknown value"},
 		{"duplicate secret", `{"secrets":[{"secret_id":"a","secret_key":"k"},{"secret_id":"a","secret_key":"k"}]}`, "secrets[1].secret_id", "duplicate secret"},
@@ -143,13 +147,15 @@ func TestDefaults(t *testing.T) {
 		t.Fatalf("mappings not longest first: %v", pm)
 	}
 	a := cfg.Services[0].APIs[0]
-	if a.Method != "ANY" || a.Environments != [numEnvs]bool{true, true, true} || a.Backend.Timeout.Seconds() != 15 {
-		t.Fatalf("api defaults: %+v", a)
+	for _, env := range cfg.Services[0].Environments { // method ANY, in every environment
+		if _, res := env.Routes.Lookup("/a", "DELETE", nil); res != route.Found || a.Backend.Timeout.Seconds() != 15 {
+			t.Fatalf("api defaults in %v: %v, timeout %v", env.Env, res, a.Backend.Timeout)
+		}
 	}
-	if u := a.Backend.URL; u.HostPort != "10.0.0.5:80" || a.Backend.Path != "/base" {
-		t.Fatalf("url backend: %+v path %q", u, a.Backend.Path)
+	if u, _ := a.Backend.Upstream(nil, &cfg.Settings); u.Authority != "10.0.0.5:80" || u.Path != "/base" || u.Cluster != cfg.URLCluster {
+		t.Fatalf("url backend: %+v", u)
 	}
-	if cfg.Services[0].Protocols != ProtoHTTP|ProtoHTTPS || cfg.Services[0].Environments[EnvRelease].MaxRPS != Unlimited {
+	if cfg.Services[0].Protocols != ProtoHTTP|ProtoHTTPS || cfg.Services[0].Environments[EnvRelease].Rate != (limit.Rate{}) {
 		t.Fatal("service defaults")
 	}
 }

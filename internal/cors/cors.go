@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/apigw-wasm/apigw-wasm/internal/ascii"
+	"github.com/apigw-wasm/apigw-wasm/internal/httpsyntax"
 	"github.com/apigw-wasm/apigw-wasm/internal/reply"
 )
 
@@ -65,12 +66,18 @@ type origin struct {
 // defaultExpose are the gateway's own response headers, exposed to scripts by `cors: true`.
 const defaultExpose = "X-Api-ID,X-Service-RateLimit,X-Api-RateLimit,X-UsagePlan-RateLimit,X-UsagePlan-Quota,X-Api-RequestId"
 
+// defaultMethods are Tencent's Access-Control-Allow-Methods of `cors: true`, in its order.
+const defaultMethods = "GET,POST,PUT,DELETE,HEAD,OPTIONS,PATCH"
+
+// defaultMaxAge is the max age of `cors: true` and of a cors object that names none.
+const defaultMaxAge = 86400
+
 var defaultPolicy = mustCompile(Config{
 	AllowOrigins:     []string{"*"},
-	AllowMethods:     []string{"GET", "POST", "PUT", "DELETE", "HEAD", "OPTIONS", "PATCH"},
+	AllowMethods:     strings.Split(defaultMethods, ","),
 	ExposeHeaders:    strings.Split(defaultExpose, ","),
 	AllowCredentials: true,
-	MaxAgeSeconds:    86400,
+	MaxAgeSeconds:    defaultMaxAge,
 })
 
 func mustCompile(c Config) *Policy {
@@ -85,8 +92,6 @@ func mustCompile(c Config) *Policy {
 // credentials are allowed), the seven methods, the requested headers, the gateway's own
 // response headers exposed, max age 86400.
 func Default() *Policy { return defaultPolicy }
-
-var methods = [...]string{"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"}
 
 // Compile checks and compiles a `cors` object. Its errors name the field at fault; the
 // caller answers the API's requests with 481 CORSConfigError.
@@ -112,12 +117,8 @@ func Compile(c Config) (*Policy, error) {
 	var ms []string
 	for i, m := range c.AllowMethods {
 		u := strings.ToUpper(m)
-		found := false
-		for _, known := range methods {
-			found = found || u == known
-		}
-		if !found {
-			return nil, fieldError("allow_methods", i, m, "is not one of GET HEAD POST PUT DELETE PATCH OPTIONS")
+		if !httpsyntax.IsMethod(u) {
+			return nil, fieldError("allow_methods", i, m, "is not one of "+strings.Join(httpsyntax.Methods[:], " "))
 		}
 		ms = append(ms, u)
 	}
@@ -160,22 +161,11 @@ func headerList(field string, names []string) (string, error) {
 		if n == "*" {
 			return "*", nil
 		}
-		if !isToken(n) {
+		if !httpsyntax.IsToken(n) {
 			return "", fieldError(field, i, n, "is not a header name")
 		}
 	}
 	return strings.Join(names, ","), nil
-}
-
-// isToken reports whether s is an RFC 9110 token, the syntax of a header name.
-func isToken(s string) bool {
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0) {
-			return false
-		}
-	}
-	return s != ""
 }
 
 // IsPreflight reports whether a request is a CORS preflight: OPTIONS with an Origin and an
@@ -304,38 +294,22 @@ func isScheme(s string) bool {
 	return s != ""
 }
 
-// splitHostPort splits host[:port] or [v6][:port]; the brackets stay on the host.
+// splitHostPort splits host[:port] or [v6][:port] (httpsyntax.SplitHostPort) and checks them
+// as an origin's: an IPv6 address without zone, or the bytes of a DNS name or IPv4 address;
+// a port, when there is a colon, of 0 to 65535. The brackets stay on the host.
 func splitHostPort(s string) (host, port string, ok bool) {
-	if strings.HasPrefix(s, "[") {
-		end := strings.IndexByte(s, ']')
-		if end < 0 {
+	host, port = httpsyntax.SplitHostPort(s)
+	if strings.HasPrefix(host, "[") {
+		if !strings.HasSuffix(host, "]") {
 			return "", "", false
 		}
-		if a, err := netip.ParseAddr(s[1:end]); err != nil || !a.Is6() || a.Zone() != "" {
+		if a, err := netip.ParseAddr(host[1 : len(host)-1]); err != nil || !a.Is6() || a.Zone() != "" {
 			return "", "", false
 		}
-		host, s = s[:end+1], s[end+1:]
-		if s == "" {
-			return host, "", true
-		}
-		if s[0] != ':' {
-			return "", "", false
-		}
-		port = s[1:]
-	} else {
-		host = s
-		i := strings.LastIndexByte(s, ':')
-		if i >= 0 {
-			host, port = s[:i], s[i+1:]
-		}
-		if !isRegName(host) {
-			return "", "", false
-		}
-		if i < 0 {
-			return host, "", true
-		}
+	} else if !isRegName(host) {
+		return "", "", false
 	}
-	if !isPort(port) {
+	if len(host) < len(s) && !isPort(port) { // a colon, then no valid port
 		return "", "", false
 	}
 	return host, port, true

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/apigw-wasm/apigw-wasm/internal/ascii"
+	"github.com/apigw-wasm/apigw-wasm/internal/backend"
 	"github.com/apigw-wasm/apigw-wasm/internal/config"
 	"github.com/apigw-wasm/apigw-wasm/internal/hmacauth"
 	"github.com/apigw-wasm/apigw-wasm/internal/httpsyntax"
@@ -249,10 +250,10 @@ func stepHost(st *state) *Reply {
 	if a == "" {
 		return st.fail(reply.HostNotFound, "")
 	}
-	if !config.ValidHostPort(a) {
+	if !httpsyntax.ValidHostPort(a) {
 		return st.fail(reply.HostInvalid, "")
 	}
-	host, _ := config.SplitHostPort(a)
+	host, _ := httpsyntax.SplitHostPort(a)
 	b, ok := st.g.cfg.Host(strings.TrimSuffix(host, "."))
 	if !ok {
 		return st.fail(reply.NoAPIForHost, host)
@@ -337,7 +338,7 @@ func stepProtocol(st *state) *Reply {
 		if cd.ForceHTTPS && !st.r.TLS {
 			// The normalized path and the query as sent: the https request finds its path
 			// already normal.
-			host, _ := config.SplitHostPort(st.r.Authority)
+			host, _ := httpsyntax.SplitHostPort(st.r.Authority)
 			query := ""
 			if i := strings.IndexByte(st.r.Path, '?'); i >= 0 {
 				query = st.r.Path[i:]
@@ -361,16 +362,8 @@ func stepProtocol(st *state) *Reply {
 	return nil
 }
 
-func isMethod(m string) bool {
-	switch m {
-	case "GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS":
-		return true
-	}
-	return false
-}
-
 func stepMethod(st *state) *Reply {
-	if !isMethod(st.r.Method) {
+	if !httpsyntax.IsMethod(st.r.Method) {
 		return st.fail(reply.MethodNotSupported, "")
 	}
 	st.method = st.r.Method
@@ -416,53 +409,26 @@ func stepAPIConfig(st *state) *Reply {
 }
 
 func stepBackend(st *state) *Reply {
-	api := st.d.API
-	b := &api.Backend
-	switch b.Type {
-	case config.BackendMock:
+	b := &st.d.API.Backend
+	if b.Type == backend.TypeMock {
 		return st.mock(b)
-	case config.BackendHTTP, config.BackendWebSocket:
-		cluster, authority, base := b.Cluster, b.Host, ""
-		if u := b.URL; u != nil {
-			if u.IP.IsValid() && !st.g.cfg.EndpointDeny.Allows(u.IP) {
-				return st.fail(reply.EndpointIPNotAllowed, "")
-			}
-			cluster, authority, base = st.g.cfg.URLCluster, u.HostPort, u.BasePath
-		}
-		st.route(cluster, authority, st.upstreamPath(base, b.Path, b.HasPath), b.Timeout)
-		return nil
-	case config.BackendMicroservice:
-		ns, ok1 := st.locate(b.NamespaceLocation)
-		name, ok2 := st.locate(b.ServiceLocation)
-		if !ok1 || !ok2 {
-			return st.fail(reply.MicroServiceNotFound, "")
-		}
-		ms := b.Microservice(ns, name)
-		if ms == nil {
-			return st.fail(reply.MicroServiceNotFound, "")
-		}
-		st.route(ms.Cluster, "", st.upstreamPath("", ms.Path, ms.Path != ""), b.Timeout)
-		return nil
 	}
-	return st.fail(reply.InternalServerError, "")
+	t, c := b.Upstream(backendRequest{st}, &st.g.cfg.Settings)
+	if c != reply.None {
+		return st.fail(c, "")
+	}
+	st.route(t.Cluster, t.Authority, st.upstreamPath(t.Base, t.Path, t.HasPath), b.Timeout)
+	return nil
 }
 
-// locate reads a microservice location: method.req.{header|query|path}.<name>. An empty value
-// counts as absent.
-func (st *state) locate(loc config.Location) (string, bool) {
-	var v string
-	var ok bool
-	switch loc.Where {
-	case config.InHeader:
-		v, ok = st.r.Headers.Get(loc.Name)
-	case config.InQuery:
-		var err error
-		v, ok, err = params.Lookup(st.q, loc.Name)
-		ok = ok && err == nil
-	case config.InPath:
-		v, ok = st.vars.Get(loc.Name)
-	}
-	return v, ok && v != ""
+// backendRequest is what a microservice backend reads of the request to name its service.
+type backendRequest struct{ st *state }
+
+func (r backendRequest) Header(name string) (string, bool)  { return r.st.r.Headers.Get(name) }
+func (r backendRequest) PathVar(name string) (string, bool) { return r.st.vars.Get(name) }
+func (r backendRequest) Query(name string) (string, bool) {
+	v, ok, err := params.Lookup(r.st.q, name)
+	return v, ok && err == nil
 }
 
 // upstreamPath is the upstream :path: base, then the backend path p with the API's variables
@@ -564,7 +530,7 @@ func (st *state) route(cluster, authority, path string, timeout time.Duration) {
 	if authority != "" {
 		h = append(h, [2]string{":authority", authority})
 	}
-	if ip := SourceIP(st.r.Source); ip != "" {
+	if ip, ok := httpsyntax.SourceIP(st.r.Source); ok && ip != "" {
 		h = append(h, [2]string{"x-real-ip", ip})
 	}
 	for name, value := range st.defaults.Headers() {
@@ -573,24 +539,7 @@ func (st *state) route(cluster, authority, path string, timeout time.Duration) {
 	st.d.SetHeaders = h
 }
 
-// SourceIP is the IP of a downstream address "ip:port" or "[ip6]:port"; "" for a unix socket.
-func SourceIP(src string) string {
-	if src == "" || src[0] == '/' || src[0] == '@' {
-		return ""
-	}
-	if src[0] == '[' {
-		if i := strings.IndexByte(src, ']'); i > 0 {
-			return src[1:i]
-		}
-		return ""
-	}
-	if i := strings.LastIndexByte(src, ':'); i >= 0 && strings.IndexByte(src[:i], ':') < 0 {
-		return src[:i]
-	}
-	return src
-}
-
-func (st *state) mock(b *config.Backend) *Reply {
+func (st *state) mock(b *backend.Backend) *Reply {
 	h := make([][2]string, 0, len(b.MockHeaders)+1)
 	h = append(h, b.MockHeaders...)
 	h = append(h, [2]string{reply.RequestIDHeader, st.r.RequestID})

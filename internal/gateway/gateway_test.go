@@ -216,14 +216,6 @@ func hasHeader(h [][2]string, k, v string) bool {
 	return false
 }
 
-func TestSourceIP(t *testing.T) {
-	for in, want := range map[string]string{"1.2.3.4:80": "1.2.3.4", "[::1]:80": "::1", "/run/gw.sock": "", "@abs": "", "": "", "1.2.3.4": "1.2.3.4"} {
-		if got := SourceIP(in); got != want {
-			t.Errorf("SourceIP(%q) = %q, want %q", in, got, want)
-		}
-	}
-}
-
 func TestJoinPath(t *testing.T) {
 	for _, tt := range [][3]string{{"/base/", "/x", "/base/x"}, {"/base", "x", "/base/x"}, {"/base/", "x", "/base/x"}, {"/base", "/x", "/base/x"}, {"/base", "", "/base"}} {
 		if got := joinPath(tt[0], tt[1]); got != tt[2] {

@@ -1,6 +1,10 @@
 package hmacauth
 
-import "strings"
+import (
+	"strings"
+
+	"github.com/apigw-wasm/apigw-wasm/internal/httpsyntax"
+)
 
 // Credential is what an hmac Authorization value carries. Fields absent from the value are
 // empty; empty and absent are the same to Verify.
@@ -58,7 +62,7 @@ func parse(v string) (c Credential, more, ok bool) {
 		k := skipWS(v, j)
 		if k == len(v) || v[k] != '=' {
 			// "hmac" then a token where a key was due: the next credential.
-			if !first && k > j && k < len(v) && isTchar(v[k]) && strings.EqualFold(key, "hmac") {
+			if !first && k > j && k < len(v) && httpsyntax.IsTchar(v[k]) && strings.EqualFold(key, "hmac") {
 				return c, true, true
 			}
 			return Credential{}, false, false
@@ -118,19 +122,10 @@ func skipWS(s string, i int) int {
 }
 
 func skipToken(s string, i int) int {
-	for i < len(s) && isTchar(s[i]) {
+	for i < len(s) && httpsyntax.IsTchar(s[i]) {
 		i++
 	}
 	return i
-}
-
-// isTchar reports whether b may appear in an RFC 9110 token.
-func isTchar(b byte) bool {
-	switch {
-	case 'a' <= b && b <= 'z', 'A' <= b && b <= 'Z', '0' <= b && b <= '9':
-		return true
-	}
-	return strings.IndexByte("!#$%&'*+-.^_`|~", b) >= 0
 }
 
 func isQchar(b byte) bool {

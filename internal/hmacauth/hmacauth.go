@@ -136,10 +136,9 @@ func (v *Verifier) Verify(r Request, now time.Time) (secretID string, err *reply
 	return c.ID, nil
 }
 
-// checkDate is check 6. x-date decides when it is present and signed; an unsigned x-date is
-// ignored, or adding a fresh one would replay forever a request whose signed date is stale.
-// Else date decides if it parses. Check 3 made sure that the deciding header is signed in any
-// request that passes check 7.
+// checkDate is check 6. Only a date header that is signed counts: an unsigned one is ignored,
+// or adding a fresh one would replay forever a request whose signed date is stale. x-date
+// decides when it is present and signed; else date, when it is signed and parses.
 func (v *Verifier) checkDate(xd, d []string, list string, now time.Time) *reply.Error {
 	if len(xd) > 0 && names(list, "x-date") {
 		t, ok := parseDate(xd[0])
@@ -151,7 +150,7 @@ func (v *Verifier) checkDate(xd, d []string, list string, now time.Time) *reply.
 		}
 		return nil
 	}
-	if len(d) > 0 {
+	if len(d) > 0 && names(list, "date") {
 		if t, ok := parseDate(d[0]); ok {
 			if !v.fresh(t, now) {
 				return reply.New(reply.HMACXDateOutOfDate, "")

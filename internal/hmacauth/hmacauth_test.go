@@ -247,6 +247,8 @@ func TestVerify(t *testing.T) {
 		{name: "date not a date", r: good().del("x-date").set("date", "yesterday"), want: reply.HMACDateRequired},
 		{name: "neither date", r: good().del("x-date"), want: reply.HMACDateRequired},
 		{name: "only an unsigned x-date", r: auth(idP + `, ` + algP + `, headers="date source", ` + sigP), want: reply.HMACDateRequired},
+		{name: "stale unsigned date ignored", r: good().del("x-date").set("date", oldDate), want: reply.HMACDateRequired},
+		{name: "fresh unsigned date ignored", r: good().del("x-date").set("date", xDate), want: reply.HMACDateRequired},
 		{name: "replay: stale signed date, fresh unsigned x-date", r: sign(t, newRequest("/", "Date", oldDate, "Source", "s"), with(func(c *Credential) { c.Headers = "date source" }), testKey).set("x-date", xDate), want: reply.HMACXDateOutOfDate},
 
 		// Check 7.

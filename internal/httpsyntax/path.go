@@ -1,7 +1,3 @@
-// Package httpsyntax is the project's one home for the grammar of HTTP requests: what a request
-// target, a token, a method or a host[:port] may be, and the one way each is read. Every other
-// package takes its reading of HTTP syntax from here rather than spelling its own. For now it
-// holds the normalization of request paths; the rest of the grammar is to move in later.
 package httpsyntax
 
 import "unsafe"

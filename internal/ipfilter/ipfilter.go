@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strconv"
 
+	"github.com/apigw-wasm/apigw-wasm/internal/httpsyntax"
 	"github.com/apigw-wasm/apigw-wasm/internal/reply"
 )
 
@@ -210,10 +211,12 @@ func (c Chain) Check(source string) *reply.Error {
 // "[ipv6]:port" or a bare address. IPv4-mapped IPv6 addresses come back as IPv4 and zones are
 // dropped. A unix socket ("/path", "@abstract") or anything else is not ok.
 func ParseSource(source string) (netip.Addr, bool) {
-	var a netip.Addr
-	if ap, err := netip.ParseAddrPort(source); err == nil {
-		a = ap.Addr()
-	} else if a, err = netip.ParseAddr(source); err != nil {
+	ip, ok := httpsyntax.SourceIP(source)
+	if !ok {
+		return netip.Addr{}, false
+	}
+	a, err := netip.ParseAddr(ip)
+	if err != nil {
 		return netip.Addr{}, false
 	}
 	return a.Unmap().WithZone(""), true

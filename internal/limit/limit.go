@@ -36,15 +36,15 @@ const (
 	Month               // at 00:00 UTC on the 1st
 )
 
-// ParsePeriod maps the configuration's quota_period ("total", "day", "month") to a Period.
+// periodNames are the configuration's quota_period values, indexed by Period.
+var periodNames = [...]string{Total: "total", Day: "day", Month: "month"}
+
+// ParsePeriod maps a quota_period value to its Period.
 func ParsePeriod(s string) (Period, bool) {
-	switch s {
-	case "total":
-		return Total, true
-	case "day":
-		return Day, true
-	case "month":
-		return Month, true
+	for p, name := range periodNames {
+		if s == name {
+			return Period(p), true
+		}
 	}
 	return 0, false
 }
@@ -439,3 +439,12 @@ func stamp(p Period, now time.Time) uint32 {
 	}
 	return 0
 }
+
+// PeriodStamp names the period of p that holds now, as the quota counters store it: the kind
+// in the top two bits, then days since 1970 or months since year 0 (UTC). The cluster-wide
+// store computes the same stamp from its own clock.
+func PeriodStamp(p Period, now time.Time) uint32 { return stamp(p, now) }
+
+// FreshCAS returns a cas under which Set creates a missing key and fails if another writer
+// created it first: creation guarded on a host that guards only updates.
+func FreshCAS(s Store) (uint32, error) { return freshCAS(s) }

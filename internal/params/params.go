@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/apigw-wasm/apigw-wasm/internal/httpsyntax"
 	"github.com/apigw-wasm/apigw-wasm/internal/reply"
 )
 
@@ -171,7 +172,7 @@ func compileOne(sp Spec, vars []string) (param, position, *ConfigError) {
 			return p, pos, &ConfigError{Field: "name", Err: apiFault("path parameter " + strconv.Quote(sp.Name) + " names no {variable} of the API path")}
 		}
 	case posHeader:
-		if !isToken(sp.Name) {
+		if !httpsyntax.IsToken(sp.Name) {
 			return p, pos, &ConfigError{Field: "name", Err: apiFault("header name " + strconv.Quote(sp.Name) + " is not an HTTP token")}
 		}
 		p.key = strings.ToLower(sp.Name)
@@ -180,7 +181,7 @@ func compileOne(sp Spec, vars []string) (param, position, *ConfigError) {
 		if !valid(p.kind, sp.Default) {
 			return p, pos, &ConfigError{Field: "default", Err: apiFault("default " + strconv.Quote(sp.Default) + " is not a valid " + p.kind.String())}
 		}
-		if pos == posHeader && !isFieldValue(sp.Default) {
+		if pos == posHeader && !httpsyntax.IsFieldValue(sp.Default) {
 			return p, pos, &ConfigError{Field: "default", Err: apiFault("default " + strconv.Quote(sp.Default) + " is not a valid header value")}
 		}
 	}
@@ -197,27 +198,6 @@ func newDefault(pos position, sp Spec) deflt {
 		d.value = url.QueryEscape(sp.Name) + "=" + url.QueryEscape(sp.Default)
 	}
 	return d
-}
-
-// isToken reports whether s is an RFC 9110 token, the syntax of a header name.
-func isToken(s string) bool {
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0) {
-			return false
-		}
-	}
-	return s != ""
-}
-
-// isFieldValue reports whether s can be sent as a header value: no control bytes but tab.
-func isFieldValue(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < ' ' && c != '\t' || c == 0x7f {
-			return false
-		}
-	}
-	return true
 }
 
 // escapePath escapes a literal value for a path: everything but RFC 3986 pchar and '/', which

@@ -13,172 +13,174 @@ import (
 // Code names one row of the error table.
 type Code uint8
 
-// The rows, grouped by status. Rows whose message has a placeholder take it from Error.Arg.
-// Two rows are the project's own, not the Tencent table's: InvalidRequestPath (spec step 1b:
-// the table has no answer for a path that cannot be normalized) and IPNotAllowed.
+// The codes, one per row of rows below, grouped by status. Two rows are the project's own, not
+// the Tencent table's: InvalidRequestPath (docs/gateway.md step 1b: the table has no answer for
+// a path that cannot be normalized) and IPNotAllowed.
 const (
 	None Code = iota
 
-	InvalidRequestPath // 400 (the project's own row; not in the Tencent table)
+	InvalidRequestPath
 
-	HMACApiKeyInvalidForAPI   // 401
-	HMACXDateInvalid          // 401
-	HMACXDateOutOfDate        // 401
-	HMACDateRequired          // 401
-	HMACIDOrSignatureMissing  // 401
-	HMACMultipleHeader        // 401
-	HMACHeaderRequired        // 401, Arg: header name
-	HMACAlgorithmNotSupported // 401, Arg: algorithm
-	HMACFormatError           // 401
-	HMACHeadersInvalid        // 401
-	HMACCannotVerify          // 401
-	HMACSignatureMismatch     // 401
+	HMACApiKeyInvalidForAPI
+	HMACXDateInvalid
+	HMACXDateOutOfDate
+	HMACDateRequired
+	HMACIDOrSignatureMissing
+	HMACMultipleHeader
+	HMACHeaderRequired
+	HMACAlgorithmNotSupported
+	HMACFormatError
+	HMACHeadersInvalid
+	HMACCannotVerify
+	HMACSignatureMismatch
 
-	OAuthCallServerFail     // 401
-	OAuthNoRelatedAPI       // 401
-	OAuthMissIDToken        // 401
-	OAuthAuthHeaderRequired // 401
-	OAuthHeaderFormatError  // 401
-	OAuthNoAuthHeader       // 401
-	OAuthNoIDToken          // 401
-	OAuthIDTokenVerifyError // 401
+	OAuthCallServerFail
+	OAuthNoRelatedAPI
+	OAuthMissIDToken
+	OAuthAuthHeaderRequired
+	OAuthHeaderFormatError
+	OAuthNoAuthHeader
+	OAuthNoIDToken
+	OAuthIDTokenVerifyError
 
-	NoUsagePlan          // 403
-	ClientIPUnknown      // 403
-	EndpointIPNotAllowed // 403
-	ParamInvalid         // 403, Arg: parameter name
-	NeedWebSocketKey     // 403
-	NeedWebSocketVersion // 403
-	HeaderRequired       // 403, Arg: header name
-	PathVariableRequired // 403, Arg: variable name
-	QueryRequired        // 403, Arg: query name
-	BodyNeedsForm        // 403
-	BodyParamRequired    // 403, Arg: body parameter name
-	IPNotAllowed         // 403 (Kong's text; not a row of the Tencent table)
+	NoUsagePlan
+	ClientIPUnknown
+	EndpointIPNotAllowed
+	ParamInvalid
+	NeedWebSocketKey
+	NeedWebSocketVersion
+	HeaderRequired
+	PathVariableRequired
+	QueryRequired
+	BodyNeedsForm
+	BodyParamRequired
+	IPNotAllowed
 
-	MicroServiceNotFound // 404
-	HostNotFound         // 404
-	HostInvalid          // 404
-	MethodNotSupported   // 404
-	NoAPIForHost         // 404, Arg: host
-	NoEnvMapping         // 404, Arg: /segment
-	NoDefaultEnvMapping  // 404, Arg: /segment
-	NoAPIForURI          // 404, Arg: uri
-	NoAPIInEnvironment   // 404
+	MicroServiceNotFound
+	HostNotFound
+	HostInvalid
+	MethodNotSupported
+	NoAPIForHost
+	NoEnvMapping
+	NoDefaultEnvMapping
+	NoAPIForURI
+	NoAPIInEnvironment
 
-	MethodNotAllowed // 405
+	MethodNotAllowed
 
-	HTTPSNotAllowed    // 426
-	HTTPNotAllowed     // 426
-	ProtocolNotAllowed // 426, Arg: protocol (WS, WSS)
+	HTTPSNotAllowed
+	HTTPNotAllowed
+	ProtocolNotAllowed
 
-	RateLimitExceeded // 429
-	QuotaExceeded     // 429
-	CrossOrigin       // 429, Arg: uri
+	RateLimitExceeded
+	QuotaExceeded
+	CrossOrigin
 
-	APIConfigError             // 481
-	TSFConfigError             // 481
-	MicroServiceLocationFail   // 481
-	MicroServiceLocationFormat // 481
-	CORSConfigError            // 481
-	OAuthPublicKeyError        // 481
-	OAuthLocationForbidden     // 481
-	OAuthNoConfig              // 481
-	OAuthNoPublicKey           // 481
-	MockConfigError            // 481
+	APIConfigError
+	TSFConfigError
+	MicroServiceLocationFail
+	MicroServiceLocationFormat
+	CORSConfigError
+	OAuthPublicKeyError
+	OAuthLocationForbidden
+	OAuthNoConfig
+	OAuthNoPublicKey
+	MockConfigError
 
-	ClientClosed // 499
+	ClientClosed
 
-	QueryParamsError    // 500
-	InternalServerError // 500
-	BadGateway          // 502
-	GatewayTimeout      // 504
+	QueryParamsError
+	InternalServerError
+	BadGateway
+	GatewayTimeout
 
 	numCodes
 )
 
+// row is one row of the error table.
 type row struct {
-	status int
-	// message, with at most one placeholder "%s" that Arg fills.
-	message string
+	status  int
+	message string // at most one placeholder "%s", filled by Error.Arg
+	key     string // snake_case name for metrics (Code.Key); not a message
 }
 
-// table is the error table. Placeholders of the source ("xxx", "$host", ...) are written "%s".
-var table = [numCodes]row{
-	InvalidRequestPath: {400, "Invalid request path."},
+// rows is the error table, one row per Code. Placeholders of the source ("xxx", "$host",
+// ...) are written "%s".
+var rows = [numCodes]row{
+	InvalidRequestPath: {400, "Invalid request path.", "invalid_request_path"},
 
-	HMACApiKeyInvalidForAPI:   {401, "HMAC apikey is invalid for API."},
-	HMACXDateInvalid:          {401, "HMAC signature cannot be verified, a valid x-date header is required for HMAC Authentication."},
-	HMACXDateOutOfDate:        {401, "HMAC signature cannot be verified, the x-date header is out of date for HMAC Authentication."},
-	HMACDateRequired:          {401, "HMAC signature cannot be verified, a valid date or x-date header is required."},
-	HMACIDOrSignatureMissing:  {401, "HMAC id or signature missing."},
-	HMACMultipleHeader:        {401, "HMAC do not support multiple HTTP header."},
-	HMACHeaderRequired:        {401, "HMAC signature cannot be verified, a valid %s header is required."},
-	HMACAlgorithmNotSupported: {401, "HMAC algorithm %s not supported."},
-	HMACFormatError:           {401, "HMAC authorization format error."},
-	HMACHeadersInvalid:        {401, "HMAC authorization headers is invalidate."},
-	HMACCannotVerify:          {401, "HMAC signature cannot be verified."},
-	HMACSignatureMismatch:     {401, "HMAC signature does not match."},
+	HMACApiKeyInvalidForAPI:   {401, "HMAC apikey is invalid for API.", "hmac_api_key_invalid_for_api"},
+	HMACXDateInvalid:          {401, "HMAC signature cannot be verified, a valid x-date header is required for HMAC Authentication.", "hmac_x_date_invalid"},
+	HMACXDateOutOfDate:        {401, "HMAC signature cannot be verified, the x-date header is out of date for HMAC Authentication.", "hmac_x_date_out_of_date"},
+	HMACDateRequired:          {401, "HMAC signature cannot be verified, a valid date or x-date header is required.", "hmac_date_required"},
+	HMACIDOrSignatureMissing:  {401, "HMAC id or signature missing.", "hmac_id_or_signature_missing"},
+	HMACMultipleHeader:        {401, "HMAC do not support multiple HTTP header.", "hmac_multiple_header"},
+	HMACHeaderRequired:        {401, "HMAC signature cannot be verified, a valid %s header is required.", "hmac_header_required"},
+	HMACAlgorithmNotSupported: {401, "HMAC algorithm %s not supported.", "hmac_algorithm_not_supported"},
+	HMACFormatError:           {401, "HMAC authorization format error.", "hmac_format_error"},
+	HMACHeadersInvalid:        {401, "HMAC authorization headers is invalidate.", "hmac_headers_invalid"},
+	HMACCannotVerify:          {401, "HMAC signature cannot be verified.", "hmac_cannot_verify"},
+	HMACSignatureMismatch:     {401, "HMAC signature does not match.", "hmac_signature_mismatch"},
 
-	OAuthCallServerFail:     {401, "Oauth call authentication server fail."},
-	OAuthNoRelatedAPI:       {401, "Oauth found no related Oauth api."},
-	OAuthMissIDToken:        {401, "Oauth miss Oauth id_token."},
-	OAuthAuthHeaderRequired: {401, "Oauth signature cannot be verified, a validate authorization header is required."},
-	OAuthHeaderFormatError:  {401, "Oauth authorization header format error."},
-	OAuthNoAuthHeader:       {401, "Oauth found no authorization header."},
-	OAuthNoIDToken:          {401, "Oauth found no id_token."},
-	OAuthIDTokenVerifyError: {401, "Oauth id_token verify error."},
+	OAuthCallServerFail:     {401, "Oauth call authentication server fail.", "oauth_call_server_fail"},
+	OAuthNoRelatedAPI:       {401, "Oauth found no related Oauth api.", "oauth_no_related_api"},
+	OAuthMissIDToken:        {401, "Oauth miss Oauth id_token.", "oauth_miss_id_token"},
+	OAuthAuthHeaderRequired: {401, "Oauth signature cannot be verified, a validate authorization header is required.", "oauth_auth_header_required"},
+	OAuthHeaderFormatError:  {401, "Oauth authorization header format error.", "oauth_header_format_error"},
+	OAuthNoAuthHeader:       {401, "Oauth found no authorization header.", "oauth_no_auth_header"},
+	OAuthNoIDToken:          {401, "Oauth found no id_token.", "oauth_no_id_token"},
+	OAuthIDTokenVerifyError: {401, "Oauth id_token verify error.", "oauth_id_token_verify_error"},
 
-	NoUsagePlan:          {403, "Found no validate usage plan."},
-	ClientIPUnknown:      {403, "Cannot identify the client IP address, unix domain sockets are not supported."},
-	EndpointIPNotAllowed: {403, "Endpoint IP address is not allowed."},
-	ParamInvalid:         {403, "Get %s params fail."},
-	NeedWebSocketKey:     {403, "need header Sec-WebSocket-Key."},
-	NeedWebSocketVersion: {403, "need header Sec-WebSocket-Version."},
-	HeaderRequired:       {403, "header %s is required."},
-	PathVariableRequired: {403, "path variable %s is required."},
-	QueryRequired:        {403, "querystring %s is required."},
-	BodyNeedsForm:        {403, "req content type need application/x-www-form-urlencoded."},
-	BodyParamRequired:    {403, "body param %s is required."},
-	IPNotAllowed:         {403, "Your IP address is not allowed."},
+	NoUsagePlan:          {403, "Found no validate usage plan.", "no_usage_plan"},
+	ClientIPUnknown:      {403, "Cannot identify the client IP address, unix domain sockets are not supported.", "client_ip_unknown"},
+	EndpointIPNotAllowed: {403, "Endpoint IP address is not allowed.", "endpoint_ip_not_allowed"},
+	ParamInvalid:         {403, "Get %s params fail.", "param_invalid"},
+	NeedWebSocketKey:     {403, "need header Sec-WebSocket-Key.", "need_web_socket_key"},
+	NeedWebSocketVersion: {403, "need header Sec-WebSocket-Version.", "need_web_socket_version"},
+	HeaderRequired:       {403, "header %s is required.", "header_required"},
+	PathVariableRequired: {403, "path variable %s is required.", "path_variable_required"},
+	QueryRequired:        {403, "querystring %s is required.", "query_required"},
+	BodyNeedsForm:        {403, "req content type need application/x-www-form-urlencoded.", "body_needs_form"},
+	BodyParamRequired:    {403, "body param %s is required.", "body_param_required"},
+	IPNotAllowed:         {403, "Your IP address is not allowed.", "ip_not_allowed"},
 
-	MicroServiceNotFound: {404, "Not found micro service with key."},
-	HostNotFound:         {404, "Not Found Host."},
-	HostInvalid:          {404, "Get Host Fail."},
-	MethodNotSupported:   {404, "Could not support method."},
-	NoAPIForHost:         {404, "There is no api match host[%s]."},
-	NoEnvMapping:         {404, "There is no api match env_mapping[%s]."},
-	NoDefaultEnvMapping:  {404, "There is no api match default env_mapping[%s]."},
-	NoAPIForURI:          {404, "There is no api match uri[%s]."},
-	NoAPIInEnvironment:   {404, "Found no api."},
+	MicroServiceNotFound: {404, "Not found micro service with key.", "micro_service_not_found"},
+	HostNotFound:         {404, "Not Found Host.", "host_not_found"},
+	HostInvalid:          {404, "Get Host Fail.", "host_invalid"},
+	MethodNotSupported:   {404, "Could not support method.", "method_not_supported"},
+	NoAPIForHost:         {404, "There is no api match host[%s].", "no_api_for_host"},
+	NoEnvMapping:         {404, "There is no api match env_mapping[%s].", "no_env_mapping"},
+	NoDefaultEnvMapping:  {404, "There is no api match default env_mapping[%s].", "no_default_env_mapping"},
+	NoAPIForURI:          {404, "There is no api match uri[%s].", "no_api_for_uri"},
+	NoAPIInEnvironment:   {404, "Found no api.", "no_api_in_environment"},
 
-	MethodNotAllowed: {405, "Method Not Allowed."},
+	MethodNotAllowed: {405, "Method Not Allowed.", "method_not_allowed"},
 
-	HTTPSNotAllowed:    {426, "Not allow use HTTPS protocol."},
-	HTTPNotAllowed:     {426, "Not allow use HTTP protocol."},
-	ProtocolNotAllowed: {426, "Not allow use %s protocol."},
+	HTTPSNotAllowed:    {426, "Not allow use HTTPS protocol.", "https_not_allowed"},
+	HTTPNotAllowed:     {426, "Not allow use HTTP protocol.", "http_not_allowed"},
+	ProtocolNotAllowed: {426, "Not allow use %s protocol.", "protocol_not_allowed"},
 
-	RateLimitExceeded: {429, "API rate limit exceeded."},
-	QuotaExceeded:     {429, "API quota exceeded."},
-	CrossOrigin:       {429, "req is cross origin, api %s need open cors flag on qcloud apigateway."},
+	RateLimitExceeded: {429, "API rate limit exceeded.", "rate_limit_exceeded"},
+	QuotaExceeded:     {429, "API quota exceeded.", "quota_exceeded"},
+	CrossOrigin:       {429, "req is cross origin, api %s need open cors flag on qcloud apigateway.", "cross_origin"},
 
-	APIConfigError:             {481, "API config error."},
-	TSFConfigError:             {481, "TSF config error."},
-	MicroServiceLocationFail:   {481, "Get location of micro service info fail."},
-	MicroServiceLocationFormat: {481, "Only support the map_from like method.req.{path}.{}."},
-	CORSConfigError:            {481, "Found no valid cors config."},
-	OAuthPublicKeyError:        {481, "Oauth public key error."},
-	OAuthLocationForbidden:     {481, "Oauth id_token location forbidden."},
-	OAuthNoConfig:              {481, "Oauth found no oauth config."},
-	OAuthNoPublicKey:           {481, "Oauth found no public key."},
-	MockConfigError:            {481, "Mock config error."},
+	APIConfigError:             {481, "API config error.", "api_config_error"},
+	TSFConfigError:             {481, "TSF config error.", "tsf_config_error"},
+	MicroServiceLocationFail:   {481, "Get location of micro service info fail.", "micro_service_location_fail"},
+	MicroServiceLocationFormat: {481, "Only support the map_from like method.req.{path}.{}.", "micro_service_location_format"},
+	CORSConfigError:            {481, "Found no valid cors config.", "cors_config_error"},
+	OAuthPublicKeyError:        {481, "Oauth public key error.", "oauth_public_key_error"},
+	OAuthLocationForbidden:     {481, "Oauth id_token location forbidden.", "oauth_location_forbidden"},
+	OAuthNoConfig:              {481, "Oauth found no oauth config.", "oauth_no_config"},
+	OAuthNoPublicKey:           {481, "Oauth found no public key.", "oauth_no_public_key"},
+	MockConfigError:            {481, "Mock config error.", "mock_config_error"},
 
-	ClientClosed: {499, "Client closed connetion."},
+	ClientClosed: {499, "Client closed connetion.", "client_closed"},
 
-	QueryParamsError:    {500, "Error occurred during query params."},
-	InternalServerError: {500, "Internal Server Error."},
-	BadGateway:          {502, "Bad Gateway."},
-	GatewayTimeout:      {504, "Gateway Time-out."},
+	QueryParamsError:    {500, "Error occurred during query params.", "query_params_error"},
+	InternalServerError: {500, "Internal Server Error.", "internal_server_error"},
+	BadGateway:          {502, "Bad Gateway.", "bad_gateway"},
+	GatewayTimeout:      {504, "Gateway Time-out.", "gateway_timeout"},
 }
 
 // Key is a short snake_case name of the row, for metric names; it is not a message.
@@ -186,7 +188,7 @@ func (c Code) Key() string {
 	if c >= numCodes {
 		return "unknown"
 	}
-	return keys[c]
+	return rows[c].key
 }
 
 // Status is the HTTP status of the row.
@@ -194,18 +196,18 @@ func (c Code) Status() int {
 	if c == None || c >= numCodes {
 		return 500
 	}
-	return table[c].status
+	return rows[c].status
 }
 
 // HasArg reports whether the row's message has a placeholder.
-func (c Code) HasArg() bool { return c < numCodes && strings.Contains(table[c].message, "%s") }
+func (c Code) HasArg() bool { return c < numCodes && strings.Contains(rows[c].message, "%s") }
 
 // Message is the row's message with its placeholder, if any, filled by arg.
 func (c Code) Message(arg string) string {
 	if c == None || c >= numCodes {
-		return table[InternalServerError].message
+		return rows[InternalServerError].message
 	}
-	m := table[c].message
+	m := rows[c].message
 	if i := strings.Index(m, "%s"); i >= 0 {
 		return m[:i] + arg + m[i+2:]
 	}
@@ -285,73 +287,5 @@ func (c Code) String() string {
 	if c >= numCodes {
 		return "code(" + strconv.Itoa(int(c)) + ")"
 	}
-	return strconv.Itoa(c.Status()) + " " + table[c].message
-}
-
-// keys name the rows for metrics (Code.Key).
-var keys = [numCodes]string{
-	InvalidRequestPath:         "invalid_request_path",
-	HMACApiKeyInvalidForAPI:    "hmac_api_key_invalid_for_api",
-	HMACXDateInvalid:           "hmac_x_date_invalid",
-	HMACXDateOutOfDate:         "hmac_x_date_out_of_date",
-	HMACDateRequired:           "hmac_date_required",
-	HMACIDOrSignatureMissing:   "hmac_id_or_signature_missing",
-	HMACMultipleHeader:         "hmac_multiple_header",
-	HMACHeaderRequired:         "hmac_header_required",
-	HMACAlgorithmNotSupported:  "hmac_algorithm_not_supported",
-	HMACFormatError:            "hmac_format_error",
-	HMACHeadersInvalid:         "hmac_headers_invalid",
-	HMACCannotVerify:           "hmac_cannot_verify",
-	HMACSignatureMismatch:      "hmac_signature_mismatch",
-	OAuthCallServerFail:        "oauth_call_server_fail",
-	OAuthNoRelatedAPI:          "oauth_no_related_api",
-	OAuthMissIDToken:           "oauth_miss_id_token",
-	OAuthAuthHeaderRequired:    "oauth_auth_header_required",
-	OAuthHeaderFormatError:     "oauth_header_format_error",
-	OAuthNoAuthHeader:          "oauth_no_auth_header",
-	OAuthNoIDToken:             "oauth_no_id_token",
-	OAuthIDTokenVerifyError:    "oauth_id_token_verify_error",
-	NoUsagePlan:                "no_usage_plan",
-	ClientIPUnknown:            "client_ip_unknown",
-	EndpointIPNotAllowed:       "endpoint_ip_not_allowed",
-	ParamInvalid:               "param_invalid",
-	NeedWebSocketKey:           "need_web_socket_key",
-	NeedWebSocketVersion:       "need_web_socket_version",
-	HeaderRequired:             "header_required",
-	PathVariableRequired:       "path_variable_required",
-	QueryRequired:              "query_required",
-	BodyNeedsForm:              "body_needs_form",
-	BodyParamRequired:          "body_param_required",
-	IPNotAllowed:               "ip_not_allowed",
-	MicroServiceNotFound:       "micro_service_not_found",
-	HostNotFound:               "host_not_found",
-	HostInvalid:                "host_invalid",
-	MethodNotSupported:         "method_not_supported",
-	NoAPIForHost:               "no_api_for_host",
-	NoEnvMapping:               "no_env_mapping",
-	NoDefaultEnvMapping:        "no_default_env_mapping",
-	NoAPIForURI:                "no_api_for_uri",
-	NoAPIInEnvironment:         "no_api_in_environment",
-	MethodNotAllowed:           "method_not_allowed",
-	HTTPSNotAllowed:            "https_not_allowed",
-	HTTPNotAllowed:             "http_not_allowed",
-	ProtocolNotAllowed:         "protocol_not_allowed",
-	RateLimitExceeded:          "rate_limit_exceeded",
-	QuotaExceeded:              "quota_exceeded",
-	CrossOrigin:                "cross_origin",
-	APIConfigError:             "api_config_error",
-	TSFConfigError:             "tsf_config_error",
-	MicroServiceLocationFail:   "micro_service_location_fail",
-	MicroServiceLocationFormat: "micro_service_location_format",
-	CORSConfigError:            "cors_config_error",
-	OAuthPublicKeyError:        "oauth_public_key_error",
-	OAuthLocationForbidden:     "oauth_location_forbidden",
-	OAuthNoConfig:              "oauth_no_config",
-	OAuthNoPublicKey:           "oauth_no_public_key",
-	MockConfigError:            "mock_config_error",
-	ClientClosed:               "client_closed",
-	QueryParamsError:           "query_params_error",
-	InternalServerError:        "internal_server_error",
-	BadGateway:                 "bad_gateway",
-	GatewayTimeout:             "gateway_timeout",
+	return strconv.Itoa(c.Status()) + " " + rows[c].message
 }

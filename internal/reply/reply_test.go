@@ -2,14 +2,24 @@ package reply
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 )
 
 func TestEveryCodeHasARow(t *testing.T) {
+	keys := map[string]Code{}
 	for c := None + 1; c < numCodes; c++ {
-		if table[c].status == 0 || table[c].message == "" {
-			t.Errorf("code %d has no row", c)
+		r := rows[c]
+		if r.status == 0 || r.message == "" || r.key == "" {
+			t.Errorf("code %d has no complete row: %+v", c, r)
 		}
+		if strings.Count(r.message, "%") > 1 || c.HasArg() != strings.Contains(r.message, "%s") {
+			t.Errorf("%v: more than one placeholder", c)
+		}
+		if other, dup := keys[r.key]; dup {
+			t.Errorf("%v and %v share the metric key %q", other, c, r.key)
+		}
+		keys[r.key] = c
 	}
 }
 

@@ -13,39 +13,20 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+
+	"github.com/apigw-wasm/apigw-wasm/internal/httpsyntax"
 )
 
-// One bit per method an API can name; methodOther stands for any other
+// An API's methods are a bit set: bit i for httpsyntax.Methods[i], methodOther for any other
 // method, which only ANY takes.
 const (
-	methodGet uint8 = 1 << iota
-	methodHead
-	methodPost
-	methodPut
-	methodDelete
-	methodPatch
-	methodOptions
-	methodOther
-
-	methodAny uint8 = 0xff
+	methodOther uint8 = 1 << len(httpsyntax.Methods)
+	methodAny   uint8 = 0xff
 )
 
 func methodBit(m string) uint8 {
-	switch m {
-	case "GET":
-		return methodGet
-	case "HEAD":
-		return methodHead
-	case "POST":
-		return methodPost
-	case "PUT":
-		return methodPut
-	case "DELETE":
-		return methodDelete
-	case "PATCH":
-		return methodPatch
-	case "OPTIONS":
-		return methodOptions
+	if i := httpsyntax.MethodIndex(m); i >= 0 {
+		return 1 << i
 	}
 	return methodOther
 }
