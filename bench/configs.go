@@ -1,6 +1,9 @@
 package main
 
 import (
+	"fmt"
+	"strconv"
+
 	"github.com/apigw-wasm/apigw-wasm/bench/benchcfg"
 )
 
@@ -14,7 +17,7 @@ type benchConfig struct {
 	native   bool                  // (e): Envoy's own filters do the routing work and a rate limit
 	wantPath string                // the path the upstream must see
 	direct   bool                  // the route names the cluster: the module does not set x-apigw-cluster
-	alt      bool                  // runs the module given by -alt-wasm instead of the plugin
+	alt      int                   // runs the alt-th module of -alt-wasm instead of the plugin (0: the plugin)
 	reply    string                // the route answers 200 with this body itself (direct_response): no upstream
 }
 
@@ -41,10 +44,10 @@ var allConfigs = []*benchConfig{
 		plugin: func(int) string { return "b-all" }, module: "./bench/plugins/hostcalls", wantPath: "/internal/users/42"},
 	{id: "i", title: "attribution: a Go module making only (c)'s host calls",
 		plugin: func(int) string { return "c" }, module: "./bench/plugins/hostcalls", wantPath: "/internal/users/42?page=1"},
-	{id: "p", title: "A/B: (b) with the module given by -alt-wasm",
-		plugin: func(int) string { return benchcfg.PluginConfig(false, 1) }, alt: true, wantPath: "/internal/users/42"},
-	{id: "o", title: "A/B: (c) with the module given by -alt-wasm",
-		plugin: func(int) string { return benchcfg.PluginConfig(true, 1) }, alt: true, wantPath: "/internal/users/42?page=1"},
+	{id: "p", title: "A/B: (b) with the module given by -alt-wasm (p2, p3, ...: its second, third, ...)",
+		plugin: func(int) string { return benchcfg.PluginConfig(false, 1) }, alt: 1, wantPath: "/internal/users/42"},
+	{id: "o", title: "A/B: (c) with the module given by -alt-wasm (o2, o3, ...: its second, third, ...)",
+		plugin: func(int) string { return benchcfg.PluginConfig(true, 1) }, alt: 1, wantPath: "/internal/users/42?page=1"},
 	{id: "g", title: "attribution: (c) with the Go garbage collector off (GOGC=off in the VM)",
 		plugin: func(int) string { return benchcfg.PluginConfig(true, 1) }, env: map[string]string{"GOGC": "off"},
 		wantPath: "/internal/users/42?page=1"},
@@ -54,6 +57,15 @@ func configByID(id string) *benchConfig {
 	for _, c := range allConfigs {
 		if c.id == id {
 			return c
+		}
+	}
+	// p2, o3, ...: (b) or (c) with another module of -alt-wasm.
+	if len(id) > 1 && (id[0] == 'p' || id[0] == 'o') {
+		if n, err := strconv.Atoi(id[1:]); err == nil && n > 1 {
+			c := *configByID(id[:1])
+			c.id, c.alt = id, n
+			c.title = fmt.Sprintf("A/B: (%s) with module %d of -alt-wasm", map[byte]string{'p': "b", 'o': "c"}[id[0]], n)
+			return &c
 		}
 	}
 	return nil

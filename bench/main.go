@@ -72,7 +72,7 @@ func main() {
 // settings are the run's knobs; quick mode shrinks them.
 type settings struct {
 	wasm          string
-	altWasm       string
+	altWasm       []string
 	envoy         string
 	concurrencies []int
 	configs       []string
@@ -100,7 +100,7 @@ func runMain(args []string) error {
 	quick := fs.Bool("quick", os.Getenv("BENCH_QUICK") != "" && os.Getenv("BENCH_QUICK") != "0",
 		"a short run to check the setup (also BENCH_QUICK=1): 1 run of 3 s, concurrency 1, growth to 100,000")
 	fs.StringVar(&s.wasm, "wasm", "build/apigw.wasm", "the plugin module")
-	fs.StringVar(&s.altWasm, "alt-wasm", "", "module that configurations (p) and (o) run instead of -wasm: an A/B of two builds")
+	altWasm := fs.String("alt-wasm", "", "modules (comma-separated) that configurations (p) and (o), (p2) and (o2), ... run instead of -wasm: A/B of builds")
 	fs.StringVar(&s.envoy, "envoy", os.Getenv("ENVOY_PATH"), "Envoy binary (default $ENVOY_PATH, else build/envoy.sh)")
 	conc := fs.String("concurrency", "1,2", "Envoy --concurrency values to run")
 	cfgs := fs.String("configs", "a,f,n,b,c,d,e", "configurations to run (see -list)")
@@ -142,6 +142,7 @@ func runMain(args []string) error {
 		return fmt.Errorf("-concurrency: %v", err)
 	}
 	s.configs = splitList(*cfgs)
+	s.altWasm = splitList(*altWasm)
 	s.growthConfigs = splitList(*gcfgs)
 	for _, id := range append(append([]string{}, s.configs...), s.growthConfigs...) {
 		if configByID(id) == nil {

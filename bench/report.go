@@ -60,14 +60,23 @@ func (rep *report) markdown(s settings, quick bool, argv []string) string {
 	w("## Results%s\n\n", mode)
 	w("- command: `%s` (driver argv: `%s`), %s, took %v\n", benchCommand(quick), strings.Join(argv[1:], " "),
 		time.Now().UTC().Format("2006-01-02 15:04 UTC"), rep.took.Round(time.Second))
-	w("- machine: %d CPUs (%s), %s; Envoy %s; wasm module %d bytes\n", runtime.NumCPU(), cpuModel(), runtime.Version(),
+	w("- machine: %d CPUs (%s), %s; Envoy %s; wasm module (-wasm) %d bytes\n", runtime.NumCPU(), cpuModel(), runtime.Version(),
 		orDash(r.envoyVersion), r.wasmSize)
 	w("- load: saturation = wrk -t1 -c%d, %d run(s) of %v per configuration; latency = open-loop client at %d req/s over %d connections, %d run(s) of %v; values are medians (min–max over runs)\n",
 		s.connections, s.runs, s.satDuration, s.rate, s.latConns, s.runs, s.latDuration)
 	w("- load average (1, 5, 15 min) of the machine, which others share: %s\n", strings.Join(r.loads, "; "))
 	w("- configurations:\n")
 	for _, id := range s.configs {
-		w("  - (%s) %s\n", id, configByID(id).title)
+		c := configByID(id)
+		w("  - (%s) %s", id, c.title)
+		if c.alt > 0 && c.alt <= len(r.altNames) {
+			size := int64(0)
+			if st, err := os.Stat(r.s.altWasm[c.alt-1]); err == nil {
+				size = st.Size()
+			}
+			w(": `%s` (%d bytes)", r.altNames[c.alt-1], size)
+		}
+		w("\n")
 	}
 	w("- --concurrency 1 runs pin Envoy to CPU 1 and wrk, the upstream and the driver to CPU 0 (-pin=%v); --concurrency 2 runs share both CPUs\n\n", s.pin)
 	for _, conc := range s.concurrencies {

@@ -49,6 +49,7 @@ type runner struct {
 	envoyVersion string
 	wasmSize     int64
 	modules      map[string]string // package -> module file, for attribution configurations
+	altNames     []string          // -alt-wasm as given
 	results      map[resultKey]*cfgResult
 	loads        []string // /proc/loadavg when each phase starts and ends: how busy the machine was
 }
@@ -63,6 +64,7 @@ func loadavg() string {
 }
 
 func newRunner(s settings) (*runner, error) {
+	s.altWasm = slices.Clone(s.altWasm)
 	r := &runner{s: s, results: map[resultKey]*cfgResult{}, modules: map[string]string{}}
 	st, err := os.Stat(s.wasm)
 	if err != nil {
@@ -98,16 +100,17 @@ func newRunner(s settings) (*runner, error) {
 		return nil, err
 	}
 	r.s.wasm = wasmCopy
-	if s.altWasm != "" {
-		altCopy := filepath.Join(r.work, "alt.wasm")
-		if b, err := os.ReadFile(s.altWasm); err != nil {
+	r.altNames = slices.Clone(s.altWasm)
+	for i, alt := range s.altWasm {
+		altCopy := filepath.Join(r.work, fmt.Sprintf("alt%d.wasm", i+1))
+		if b, err := os.ReadFile(alt); err != nil {
 			r.close()
 			return nil, err
 		} else if err := os.WriteFile(altCopy, b, 0o644); err != nil {
 			r.close()
 			return nil, err
 		}
-		r.s.altWasm = altCopy
+		r.s.altWasm[i] = altCopy
 	}
 	for _, id := range s.configs {
 		c := configByID(id)
@@ -254,11 +257,11 @@ func (r *runner) phase(conc int) error {
 		switch {
 		case c.module != "":
 			wasm = r.modules[c.module]
-		case c.alt:
-			if r.s.altWasm == "" {
-				return fmt.Errorf("configuration (%s) needs -alt-wasm", c.id)
+		case c.alt > 0:
+			if c.alt > len(r.s.altWasm) {
+				return fmt.Errorf("configuration (%s) needs a module %d in -alt-wasm", c.id, c.alt)
 			}
-			wasm = r.s.altWasm
+			wasm = r.s.altWasm[c.alt-1]
 		}
 		e, err := startEnvoy(c, conc, r.s, filepath.Join(r.work, fmt.Sprintf("c%d-%s", conc, id)), r.upstreamAddr, wasm)
 		if err != nil {
