@@ -27,10 +27,11 @@ type httpContext struct {
 	status      int        // the status the client got, for metrics
 	code        reply.Code // the gateway answer the client got, for metrics
 
-	// The gateway's views, kept here so that a request allocates none of them.
-	headers gateway.HeaderList
-	request gateway.Request
-	resp    response
+	// The gateway's views and its decision, kept here so that a request allocates none of them.
+	headers  gateway.HeaderList
+	request  gateway.Request
+	resp     response
+	exchange *gateway.Exchange
 }
 
 // reset makes the context new for another request, keeping the header list's memory. Nothing
@@ -38,7 +39,7 @@ type httpContext struct {
 func (h *httpContext) reset() {
 	headers := h.headers
 	headers.Reset()
-	*h = httpContext{headers: headers}
+	*h = httpContext{headers: headers, exchange: h.exchange}
 }
 
 func (h *httpContext) gateway() *gateway.Gateway {
@@ -94,7 +95,10 @@ func (h *httpContext) onRequestHeaders(end bool) abi.Action {
 		RequestID: h.requestID,
 		Headers:   headers,
 	}
-	d := gw.Handle(&h.request)
+	if h.exchange == nil {
+		h.exchange = new(gateway.Exchange)
+	}
+	d := gw.HandleIn(h.exchange, &h.request)
 	h.decision = d
 	if d.NeedBody {
 		if !end {
