@@ -1,6 +1,7 @@
-// Command bench measures what the plugin costs inside Envoy, side by side with Envoy alone and
-// with Envoy's native local_ratelimit filter (issue 7). `make bench` runs it; see
-// docs/performance.md for what it measures and how to read the report.
+// Command bench measures what the plugin costs inside Envoy, side by side with Envoy alone, the
+// floor of any proxy-wasm module, an empty Go module and Envoy's native local_ratelimit filter
+// (issues 7 and 15). `make bench` runs it; see docs/performance.md for what it measures and
+// how to read the report.
 //
 //	go run ./bench [flags]            the side-by-side run; the report goes to stdout (and -out)
 //	go run ./bench size [flags]       the wasm module's size, per Go package
@@ -8,6 +9,7 @@
 //	go run ./bench hostcalls [flags]  the host calls one request of (b) and (c) makes (wazero, no Envoy)
 //	go run ./bench calib [flags]      the time of single host calls inside Envoy (plugins/calib)
 //	go run ./bench pgo [flags]        the request path's CPU profile for PGO, into plugin/default.pgo
+//	go run ./bench v8host [flags] M…  builds of the module compared in V8 (Node.js), without Envoy
 //	go run ./bench upstream -addr A   the upstream server the run starts (internal)
 //
 // Every configuration is a separate Envoy, started through func-e's Go library as the tests do,
@@ -52,6 +54,12 @@ func main() {
 		case "pgo":
 			if err := pgoMain(os.Args[2:]); err != nil {
 				fmt.Fprintln(os.Stderr, "bench pgo:", err)
+				os.Exit(1)
+			}
+			return
+		case "v8host":
+			if err := v8hostMain(os.Args[2:]); err != nil {
+				fmt.Fprintln(os.Stderr, "bench v8host:", err)
 				os.Exit(1)
 			}
 			return
