@@ -6,13 +6,12 @@ GO        ?= go
 MODULE    := github.com/apigw-wasm/apigw-wasm
 WASM      := build/apigw.wasm
 # The module depends on every non-test Go source of these folders, and on the module files.
-WASM_SRCS := $(shell find plugin internal build/sdkshim build/wasmbuild -name '*.go' ! -name '*_test.go' 2>/dev/null) go.mod go.sum \
+WASM_SRCS := $(shell find plugin internal build/wasmbuild -name '*.go' ! -name '*_test.go' 2>/dev/null) go.mod go.sum \
 	$(wildcard plugin/default.pgo)
 TESTFLAGS ?=
 E2EFLAGS  ?=
 E2E_TIMEOUT ?= 25m
-# Unit tests are every package but the end-to-end ones in tests/. (build/sdkshim is no package:
-# its files carry a build tag that only build/wasmbuild sets.)
+# Unit tests are every package but the end-to-end ones in tests/.
 UNIT_PKGS = $(filter-out $(MODULE)/tests $(MODULE)/tests/%,$(shell $(GO) list ./...))
 
 # ENVOY_PATH is resolved once, and only by targets that run Envoy (see their export lines).
@@ -87,7 +86,8 @@ pydeps:
 
 # End-to-end tests: the built module inside Envoy. tests/cli_test.go runs curl: installed here
 # when missing and apt-get can (root); if it cannot, that test fails naming curl.
-e2e: build pydeps
+# tests/limits_test.go runs redis-servers (it fails, never skips, without one).
+e2e: build pydeps redis
 	@command -v curl >/dev/null || { echo "e2e: installing curl (Debian)"; \
 		apt-get install -y curl >/dev/null 2>&1 || { apt-get update >/dev/null 2>&1 && apt-get install -y curl >/dev/null 2>&1; } || \
 		echo "e2e: could not install curl: TestSignCLI will fail" >&2; }
@@ -123,7 +123,7 @@ bench-go: redis
 	else echo "bench-go: no node on PATH: the V8 half is skipped"; fi
 
 clean:
-	rm -rf $(WASM) build/.wasmbuild build/.cache build/bin tests/.artifacts $(OCI_DIR)
+	rm -rf $(WASM) build/.cache build/bin tests/.artifacts $(OCI_DIR)
 
 # Also removes the Envoy wheel's venv.
 distclean: clean

@@ -185,10 +185,8 @@ func mangle(path string) string {
 
 // modulePackages lists the import paths linked into pkg's module, longest first.
 func modulePackages(pkg string) ([]string, error) {
-	work, _ := filepath.Abs(filepath.Join("build", ".wasmbuild"))
-	cmd := exec.Command("go", "list", "-deps", "-modfile="+filepath.Join(work, "go.mod"), "-overlay="+filepath.Join(work, "overlay.json"),
-		"-tags=apigw_sdkshim", "-f", "{{.ImportPath}}", pkg)
-	cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm", "GOFLAGS=-mod=mod")
+	cmd := exec.Command("go", "list", "-deps", "-f", "{{.ImportPath}}", pkg)
+	cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
 	cmd.Stderr = os.Stderr
 	out, err := cmd.Output()
 	if err != nil {
@@ -206,18 +204,15 @@ func modulePackages(pkg string) ([]string, error) {
 	return list, nil
 }
 
-// buildNamed runs build/wasmbuild (which also writes its overlay and go.mod into
-// build/.wasmbuild), then the same go build without -s -w into named.
+// buildNamed runs build/wasmbuild, then the same go build without -s -w into named.
 func buildNamed(pkg, stripped, named string) error {
 	cmd := exec.Command("go", "run", "./build/wasmbuild", "-o", stripped, pkg)
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	if err := cmd.Run(); err != nil {
 		return fmt.Errorf("wasmbuild: %v", err)
 	}
-	work, _ := filepath.Abs(filepath.Join("build", ".wasmbuild"))
-	cmd = exec.Command("go", "build", "-modfile="+filepath.Join(work, "go.mod"), "-overlay="+filepath.Join(work, "overlay.json"),
-		"-buildmode=c-shared", "-trimpath", "-tags=apigw_sdkshim", "-o", named, pkg)
-	cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm", "GOFLAGS=-mod=mod")
+	cmd = exec.Command("go", "build", "-buildmode=c-shared", "-trimpath", "-o", named, pkg)
+	cmd.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm")
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	if err := cmd.Run(); err != nil {
 		return fmt.Errorf("named build: %v", err)

@@ -15,8 +15,9 @@ import (
 // so a few seconds err on the side of the slow client. A variable for the unit tests.
 var holdBound = 5 * time.Second
 
-// watchTick is how often held requests are looked at: they are answered between holdBound
-// and holdBound+watchTick.
+// watchTick is how often held requests are looked at (at least: the root context's tick may
+// run faster for the global limits): they are answered between holdBound and
+// holdBound+watchTick.
 const watchTick = time.Second
 
 // settingName is the wasm filter setting the watch names in its log lines.
@@ -32,10 +33,9 @@ const settingName = "allow_on_headers_stop_iteration"
 // request proves the setting on, and the watch ends. Envoy calls a plugin context and its
 // requests on one thread, so the watch needs no lock.
 type bodyWatch struct {
-	host   host
-	on     bool                   // some API has body parameters and no body has proven the setting yet
-	held   map[uint32]heldRequest // by http context id
-	ticker bool                   // the tick is running
+	host host
+	on   bool                   // some API has body parameters and no body has proven the setting yet
+	held map[uint32]heldRequest // by http context id
 }
 
 type heldRequest struct {
@@ -43,8 +43,8 @@ type heldRequest struct {
 	since time.Time
 }
 
-// start logs one warning naming the setting and the APIs that need it, and starts the tick,
-// when some API of cfg has body parameters.
+// start logs one warning naming the setting and the APIs that need it, and turns the watch on
+// (the root context then runs its tick), when some API of cfg has body parameters.
 func (w *bodyWatch) start(cfg *config.Config) {
 	var names []string
 	for _, s := range cfg.Services {
@@ -64,11 +64,7 @@ func (w *bodyWatch) start(cfg *config.Config) {
 	}
 	w.host.log(abi.LogWarn, "APIs with body parameters need "+settingName+": true in the wasm filter's config; without it their "+
 		"requests are answered 500 after waiting "+holdBound.String()+" for a body Envoy does not deliver: "+list)
-	if err := w.host.setTickPeriod(uint32(watchTick / time.Millisecond)); err != nil {
-		logHostError(w.host, err, "")
-		return
-	}
-	w.on, w.ticker, w.held = true, true, map[uint32]heldRequest{}
+	w.on, w.held = true, map[uint32]heldRequest{}
 }
 
 // hold records a request that waits for its body.
@@ -92,16 +88,10 @@ func (w *bodyWatch) release(h *httpContext) {
 	}
 }
 
-// tick answers the requests held for holdBound or longer; once the setting is proven on, it
-// stops the tick.
+// tick answers the requests held for holdBound or longer. Once the setting is proven on, the
+// watch is off and the root context stops the tick unless the limits need it.
 func (w *bodyWatch) tick() {
-	if !w.on {
-		if w.ticker {
-			w.ticker = false
-			if err := w.host.setTickPeriod(0); err != nil {
-				logHostError(w.host, err, "")
-			}
-		}
+	if !w.on || len(w.held) == 0 {
 		return
 	}
 	now := w.host.now()

@@ -31,6 +31,10 @@ type fakeHost struct {
 	tick    map[uint32]uint32
 	calls   []fakeCall
 	fail    map[string]abi.Status // a host call (its op name) that fails
+	// The answer of the http call being delivered: its headers and body.
+	callHeaders [][2]string
+	callBody    []byte
+	deleted     map[uint32]bool // contexts Envoy deleted
 
 	// Values the host returns are views of a buffer that the next callback reuses, as in the
 	// wasm build (plugin/abi's arena): ret[base:off] are this callback's, and enter overwrites
@@ -114,6 +118,7 @@ func newFakeHost(config string) *fakeHost {
 		metrics: map[string]int64{},
 		tick:    map[uint32]uint32{},
 		fail:    map[string]abi.Status{},
+		deleted: map[uint32]bool{},
 	}
 }
 
@@ -162,6 +167,8 @@ func (f *fakeHost) buffer(b abi.BufferType, start, size int) (string, error) {
 		all = f.config
 	case abi.RequestBody:
 		all = string(f.stream().body)
+	case abi.HTTPCallResponseBody:
+		all = string(f.callBody)
 	default:
 		return "", &hostError{op: "get buffer", status: abi.StatusBadArgument}
 	}
@@ -180,6 +187,9 @@ func (f *fakeHost) setBuffer(b abi.BufferType, data []byte) error {
 }
 
 func (f *fakeHost) headerMap(m abi.MapType) *[][2]string {
+	if m == abi.HTTPCallResponseHeaders {
+		return &f.callHeaders
+	}
 	s := f.stream()
 	if m == abi.ResponseHeaders {
 		return &s.response
@@ -276,7 +286,7 @@ func (f *fakeHost) continueRequest() error {
 }
 
 func (f *fakeHost) setEffectiveContext(id uint32) error {
-	if _, ok := f.streams[id]; !ok {
+	if _, ok := f.streams[id]; !ok || f.deleted[id] {
 		return &hostError{op: "set effective context", status: abi.StatusBadArgument}
 	}
 	f.current = id
@@ -380,6 +390,27 @@ func (tv *testVM) finish(id uint32) {
 	tv.host.enter(id)
 	tv.vm.OnLog(id)
 	tv.vm.OnDelete(id)
+	tv.host.deleted[id] = true
+}
+
+// answer delivers the answer of the i-th http call (from 0) as Envoy does, on the root
+// context: status "" is a call that failed or timed out (no headers).
+func (tv *testVM) answer(i int, status string, body []byte) {
+	f := tv.host
+	f.enter(tv.root)
+	f.callHeaders, f.callBody = nil, body
+	n := 0
+	if status != "" {
+		f.callHeaders = [][2]string{{":status", status}, {"content-type", "application/json"}}
+		n = len(f.callHeaders)
+	}
+	tv.vm.OnHTTPCallResponse(tv.root, uint32(i+1), n, len(body), 0)
+}
+
+// tick runs the root context's tick.
+func (tv *testVM) tick() {
+	tv.host.enter(tv.root)
+	tv.vm.OnTick(tv.root)
 }
 
 func get(hs [][2]string, name string) string {

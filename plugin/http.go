@@ -22,6 +22,9 @@ type httpContext struct {
 	decision    *gateway.Decision
 	replied     bool // the plugin answered locally
 	waitBody    bool // headers are held until the whole body is here (body parameters)
+	waitLimits  bool // headers are held until the limits' store answers (global mode)
+	bodyEnd     bool // the request's end has been seen (headers, body or trailers)
+	gone        bool // deleted (the client went away); an answer of the store may still come
 	bodySize    int
 	sawResponse bool       // response headers passed this filter
 	status      int        // the status the client got, for metrics
@@ -98,10 +101,45 @@ func (h *httpContext) onRequestHeaders(end bool) abi.Action {
 	if h.exchange == nil {
 		h.exchange = new(gateway.Exchange)
 	}
-	d := gw.HandleIn(h.exchange, &h.request)
-	h.decision = d
+	h.decision, h.bodyEnd = gw.HandleIn(h.exchange, &h.request), end
+	return h.proceed(false)
+}
+
+// proceed carries a decision on until it is final: it sends the call of a request that waits
+// for the limits' store and holds the request, holds a request for its body, or applies the
+// decision. answered: it runs in the answer of a call, where the root's context is the current
+// one, not in a callback of the request.
+func (h *httpContext) proceed(answered bool) abi.Action {
+	gw, d := h.gateway(), h.decision
+	for {
+		if d.LimitsSync {
+			// From the request's callback too: its calls are the root context's (limits.go).
+			d.LimitsSync = false
+			h.root.limits.sync()
+		}
+		if d.LimitsWait == nil {
+			break
+		}
+		if h.root.limits.wait(h, d.LimitsWait.Call()) {
+			// Held at headers until the answer; a body that arrives meanwhile is buffered.
+			h.waitLimits = true
+			// The pipeline goes on in the answer's callback, on this callback's buffers.
+			h.host.keepReturned()
+			return abi.Pause
+		}
+		gw.ResumeLimits(d, 0, nil) // not sent: a failed call
+	}
+	if answered {
+		if err := h.host.setEffectiveContext(h.id); err != nil {
+			h.hostFailed(err)
+			return abi.Pause
+		}
+	}
+	if d.LimitsDenied {
+		h.host.log(abi.LogWarn, "limits: the limit store is unavailable and on_store_failure is deny: request refused request_id="+h.requestID)
+	}
 	if d.NeedBody {
-		if !end {
+		if !h.bodyEnd {
 			// Held at headers (allow_on_headers_stop_iteration): nothing goes upstream until
 			// the body has been checked. The watch answers if Envoy never delivers it.
 			h.waitBody = true
@@ -111,9 +149,63 @@ func (h *httpContext) onRequestHeaders(end bool) abi.Action {
 			h.host.keepReturned()
 			return abi.Pause
 		}
-		gw.Resume(d, nil)
+		// The whole body came while the request waited for the store (or there is none):
+		// Envoy holds all of it, which may be more than the last callback's size.
+		size := 0
+		if h.bodySize > 0 {
+			size = wholeBody
+		}
+		body, err := h.body(size)
+		if err != nil {
+			h.hostFailed(err)
+			return h.sendFault()
+		}
+		gw.Resume(d, body)
 	}
 	return h.apply(d)
+}
+
+// wholeBody reads all of a buffered body: the host clamps a read to the buffer's size.
+const wholeBody = 1 << 30
+
+// body reads the request body, up to size bytes; nil when there is none.
+func (h *httpContext) body(size int) ([]byte, error) {
+	if size <= 0 {
+		return nil, nil
+	}
+	b, err := h.host.buffer(abi.RequestBody, 0, size)
+	if err != nil || b == "" {
+		return nil, err
+	}
+	return []byte(b), nil
+}
+
+// limitsAnswered resumes a request with the answer of the limits' store (limits.go): it
+// continues, is answered, waits again, or is held for its body.
+func (h *httpContext) limitsAnswered(status int, body []byte) {
+	defer func() {
+		if r := recover(); r != nil {
+			h.host.log(abi.LogError, fmt.Sprintf("internal error request_id=%s: %v", h.requestID, r))
+			if !h.replied && !h.gone && h.host.setEffectiveContext(h.id) == nil {
+				h.sendFault()
+			}
+		}
+	}()
+	h.waitLimits = false
+	d := h.decision
+	h.gateway().ResumeLimits(d, status, body)
+	if h.gone {
+		// The client went away: the answer is in the leases; only its reports are left to send.
+		if d.LimitsSync {
+			h.root.limits.sync()
+		}
+		return
+	}
+	if h.proceed(true) == abi.Continue {
+		if err := h.host.continueRequest(); err != nil {
+			h.hostFailed(err)
+		}
+	}
 }
 
 // requestHeaders reads every request header with one host call; names and values are
@@ -135,22 +227,26 @@ func (h *httpContext) requestHeaders() (*gateway.HeaderList, error) {
 }
 
 func (h *httpContext) onRequestBody(size int, end bool) abi.Action {
-	if !h.waitBody {
+	if !h.waitBody && !h.waitLimits {
 		return abi.Continue
 	}
 	h.root.watch.bodyArrived()
-	h.bodySize = size
-	if !end {
+	h.bodySize, h.bodyEnd = size, end
+	if !end || h.waitLimits {
 		return abi.Pause // Envoy buffers, within its buffer limit
 	}
 	return h.bodyDone()
 }
 
 func (h *httpContext) onRequestTrailers() abi.Action {
-	if !h.waitBody {
+	if !h.waitBody && !h.waitLimits {
 		return abi.Continue
 	}
 	h.root.watch.bodyArrived()
+	h.bodyEnd = true
+	if h.waitLimits {
+		return abi.Pause
+	}
 	return h.bodyDone()
 }
 
@@ -174,14 +270,10 @@ func (h *httpContext) bodyNeverCame(waited time.Duration) {
 
 func (h *httpContext) bodyDone() abi.Action {
 	h.waitBody = false
-	var body []byte
-	if h.bodySize > 0 {
-		b, err := h.host.buffer(abi.RequestBody, 0, h.bodySize)
-		if err != nil {
-			h.hostFailed(err)
-			return h.sendFault()
-		}
-		body = []byte(b)
+	body, err := h.body(h.bodySize)
+	if err != nil {
+		h.hostFailed(err)
+		return h.sendFault()
 	}
 	h.gateway().Resume(h.decision, body)
 	return h.apply(h.decision)

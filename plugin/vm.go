@@ -17,15 +17,16 @@ type vm struct {
 	lastRoot *rootContext // the root of the last request: most VMs have one
 	streams  contextTable
 	// free are contexts of ended requests, reused by the next ones with the memory they
-	// grew (header list, request, response): a request then allocates no context.
-	free []*httpContext
+	// grew (header list, request, response, decision): a request then allocates no context.
+	free  []*httpContext
+	calls map[uint32]*limitCall // calls to the limits' store in flight, by token (limits.go)
 }
 
 // maxFree bounds the contexts kept for reuse: about the requests a worker has in flight.
 const maxFree = 1024
 
 func newVM(h host) *vm {
-	return &vm{host: h, roots: map[uint32]*rootContext{}}
+	return &vm{host: h, roots: map[uint32]*rootContext{}, calls: map[uint32]*limitCall{}}
 }
 
 // newStream is a request's context, reused when one is free.
@@ -58,7 +59,7 @@ func (v *vm) OnConfigure(rootID uint32, size int) (ok bool) {
 	}()
 	root := v.roots[rootID]
 	if root == nil {
-		root = &rootContext{id: rootID, host: v.host}
+		root = &rootContext{id: rootID, host: v.host, calls: v.calls}
 		v.roots[rootID] = root
 	}
 	return root.configure(size)
@@ -66,7 +67,7 @@ func (v *vm) OnConfigure(rootID uint32, size int) (ok bool) {
 
 func (v *vm) OnContextCreate(id, parent uint32) {
 	if parent == 0 {
-		v.roots[id] = &rootContext{id: id, host: v.host}
+		v.roots[id] = &rootContext{id: id, host: v.host, calls: v.calls}
 		return
 	}
 	root := v.lastRoot
@@ -119,6 +120,12 @@ func (v *vm) OnDelete(id uint32) {
 		if h.waitBody && h.root != nil {
 			h.root.watch.release(h) // a request that ended without on_log (the client went away)
 		}
+		if h.waitLimits {
+			// A call of the limits' store holds the context: its answer may still come
+			// (limitsAnswered), so the context is not reused.
+			h.gone = true
+			return
+		}
 		if len(v.free) < maxFree {
 			h.reset()
 			v.free = append(v.free, h)
@@ -126,6 +133,7 @@ func (v *vm) OnDelete(id uint32) {
 		return
 	}
 	if r := v.roots[id]; r != nil {
+		v.forgetCalls(id)
 		delete(v.roots, id)
 		if v.lastRoot == r {
 			v.lastRoot = nil
@@ -144,15 +152,15 @@ func (v *vm) OnTick(rootID uint32) {
 	}
 }
 
-func (v *vm) OnHTTPCallResponse(rootID, token uint32, headers, bodySize, trailers int) {
+// OnHTTPCallResponse routes an answer by its token alone: the context id Envoy passes is the
+// root context's that made the call (limits.go), but a request's call is found either way.
+func (v *vm) OnHTTPCallResponse(_, token uint32, headers, bodySize, trailers int) {
 	defer func() {
 		if r := recover(); r != nil {
 			v.recovered("http call response", r)
 		}
 	}()
-	if root := v.roots[rootID]; root != nil {
-		root.onHTTPCallResponse(token, headers, bodySize)
-	}
+	v.onLimitsAnswer(token, headers, bodySize)
 }
 
 // stream finds a request's context; one the host never announced is made on the spot, so that

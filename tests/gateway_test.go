@@ -43,6 +43,11 @@ type Options struct {
 	// config (as Istio's WasmPlugin does): Envoy never delivers the body of a request the
 	// plugin holds at its headers.
 	NoHeadersStopIteration bool
+	// LimitsBridges, when set, adds the cluster of the cluster-wide limits' bridges
+	// (apigw-limitd) under the limits section's default name, as docs/limits.md advises:
+	// HTTP/1.1, round robin over these host:port addresses, active health checks on /healthz
+	// and outlier detection on connection failures, so that a dead bridge leaves the rotation.
+	LimitsBridges []string
 	// Bootstrap, when set, may edit the rendered bootstrap last, for what no option covers.
 	Bootstrap    func(b map[string]any)
 	Wasm         string        // the module to load; default build/apigw.wasm
@@ -389,11 +394,49 @@ func (g *Gateway) bootstrap(certFile, keyFile string, dns *net.UDPAddr) map[stri
 			},
 		})
 	}
+	if len(o.LimitsBridges) > 0 {
+		clusters = append(clusters, bridgeCluster(o.LimitsBridges))
+	}
 	return map[string]any{
 		"admin": map[string]any{"address": loopback},
 		"static_resources": map[string]any{
 			"listeners": listeners,
 			"clusters":  clusters,
+		},
+	}
+}
+
+// bridgeCluster is the limits' bridges as one cluster (Options.LimitsBridges). A bridge that
+// refuses a connection is ejected at once (outlier detection), and the health checks keep it
+// out until it answers /healthz again; the module sends a call that failed fast once more, and
+// round robin gives it to another bridge.
+func bridgeCluster(addrs []string) map[string]any {
+	var endpoints []any
+	for _, a := range addrs {
+		host, port, _ := net.SplitHostPort(a)
+		portNum, _ := strconv.Atoi(port)
+		endpoints = append(endpoints, map[string]any{"endpoint": map[string]any{"address": map[string]any{
+			"socket_address": map[string]any{"address": host, "port_value": portNum}}}})
+	}
+	return map[string]any{
+		"name":            "apigw_limitd",
+		"type":            "STATIC",
+		"connect_timeout": "0.5s",
+		"lb_policy":       "ROUND_ROBIN",
+		"load_assignment": map[string]any{
+			"cluster_name": "apigw_limitd",
+			"endpoints":    []any{map[string]any{"lb_endpoints": endpoints}},
+		},
+		"health_checks": []any{map[string]any{
+			"timeout": "1s", "interval": "0.5s", "unhealthy_threshold": 1, "healthy_threshold": 1,
+			"http_health_check": map[string]any{"path": "/healthz"},
+		}},
+		"outlier_detection": map[string]any{
+			"split_external_local_origin_errors": true,
+			"consecutive_local_origin_failure":   1,
+			"interval":                           "1s",
+			"base_ejection_time":                 "10s",
+			"max_ejection_percent":               50,
 		},
 	}
 }

@@ -23,6 +23,9 @@ type source struct {
 	problems []problem
 	// lineOf maps an error of doc to a line of the file; 0 when unknown.
 	lineOf func(config.Error) int
+	// clusters are the Envoy configuration's clusters, when it is one that defines them all
+	// statically (no CDS); nil otherwise.
+	clusters map[string]bool
 }
 
 const (
@@ -64,6 +67,11 @@ func find(data []byte) ([]source, []problem) {
 			// Another resource (Gateway, VirtualService, ...) of a multi-document file.
 		case child(root, "static_resources") != nil || child(root, "dynamic_resources") != nil:
 			found := envoyFilters(root)
+			if cl := staticClusters(root); cl != nil {
+				for i := range found {
+					found[i].clusters = cl
+				}
+			}
 			if len(found) == 0 {
 				problems = append(problems, problem{line: root.Line, msg: "no " + wasmFilterType + " filter in this Envoy configuration"})
 			}
@@ -134,6 +142,21 @@ func envoyFilters(root *yaml.Node) []source {
 	}
 	walk(root, "")
 	return out
+}
+
+// staticClusters are the names of an Envoy configuration's clusters, or nil when clusters may
+// also come from CDS.
+func staticClusters(root *yaml.Node) map[string]bool {
+	if child(child(root, "dynamic_resources"), "cds_config") != nil {
+		return nil
+	}
+	names := map[string]bool{}
+	if l := child(child(root, "static_resources"), "clusters"); l != nil {
+		for _, c := range l.Content {
+			names[scalar(child(resolve(c), "name"))] = true
+		}
+	}
+	return names
 }
 
 var listenerPath = regexp.MustCompile(`^static_resources\.listeners\[(\d+)\]`)

@@ -93,7 +93,7 @@ func report(w io.Writer, name string, data []byte) bool {
 			case err != nil:
 				issues = append(issues, problem{msg: err.Error()})
 			case len(issues) == 0:
-				warnings = brokenAPIs(s, cfg)
+				warnings = append(brokenAPIs(s, cfg), missingLimitsCluster(s, cfg)...)
 			}
 		}
 		for _, p := range issues {
@@ -131,6 +131,21 @@ func brokenAPIs(s source, cfg *config.Config) []problem {
 		}
 	}
 	return out
+}
+
+// missingLimitsCluster warns when the global limits' bridge cluster is not among the clusters of
+// the Envoy configuration that holds the plugin: every call to it would fail, and every limit
+// that needs the store would be decided by on_store_failure.
+func missingLimitsCluster(s source, cfg *config.Config) []problem {
+	if !cfg.Limits.Global || s.clusters == nil || s.clusters[cfg.Limits.Cluster] {
+		return nil
+	}
+	return []problem{{
+		line: s.lineOf(config.Error{Path: "limits.cluster"}),
+		path: "limits.cluster",
+		msg: fmt.Sprintf("warning: cluster %q is not a cluster of this Envoy configuration: calls to the limits' store fail, and on_store_failure decides",
+			cfg.Limits.Cluster),
+	}}
 }
 
 // problem is one line of output.

@@ -152,3 +152,32 @@ func TestLinesOfEnvoyJSON(t *testing.T) {
 		t.Fatalf("exit %d:\n%s", code, out.String())
 	}
 }
+
+// TestLimitsClusterWarning: an Envoy configuration whose plugin counts limits globally through
+// a cluster it does not define is valid, with a warning; with the cluster, or with CDS (the
+// cluster may come from there), there is none.
+func TestLimitsClusterWarning(t *testing.T) {
+	envoy := func(clusters, dynamic string) string {
+		return fmt.Sprintf(`{%s"static_resources": {"clusters": [%s], "listeners": [{"name": "l", "filter_chains": [{"filters": [{"typed_config": {"http_filters": [
+    {"typed_config": {"@type": %q, "config": {"name": "apigw", "configuration": {
+      "@type": %q,
+      "value": "{\"limits\": {\"mode\": \"global\", \"cluster\": \"limitd\"}}"}}}}]}}]}]}]}}`, dynamic, clusters, wasmFilterType, stringValue)
+	}
+	const warning = `limits.cluster: warning: cluster "limitd" is not a cluster of this Envoy configuration`
+	for _, tt := range []struct {
+		name, doc string
+		warn      bool
+	}{
+		{"missing", envoy(`{"name": "other"}`, ""), true},
+		{"present", envoy(`{"name": "other"}, {"name": "limitd"}`, ""), false},
+		{"cds", envoy("", `"dynamic_resources": {"cds_config": {"ads": {}}}, `), false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var out bytes.Buffer
+			code := run([]string{"-"}, strings.NewReader(tt.doc), &out, &out)
+			if code != 0 || strings.Contains(out.String(), warning) != tt.warn {
+				t.Fatalf("exit %d, warning wanted %v:\n%s", code, tt.warn, out.String())
+			}
+		})
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"github.com/apigw-wasm/apigw-wasm/internal/httpsyntax"
 	"github.com/apigw-wasm/apigw-wasm/internal/ipfilter"
 	"github.com/apigw-wasm/apigw-wasm/internal/limit"
+	"github.com/apigw-wasm/apigw-wasm/internal/limit/lease"
 	"github.com/apigw-wasm/apigw-wasm/internal/oauth"
 	"github.com/apigw-wasm/apigw-wasm/internal/params"
 	"github.com/apigw-wasm/apigw-wasm/internal/reply"
@@ -46,12 +47,13 @@ func (l *loader) config(root confjson.Value) *Config {
 	if o == nil {
 		return nil
 	}
-	o.Known("cluster_header", "url_cluster", "hmac", "oauth", "endpoint_deny", "services", "secrets", "usage_plans")
+	o.Known("cluster_header", "url_cluster", "hmac", "oauth", "endpoint_deny", "limits", "services", "secrets", "usage_plans")
 	cfg := l.cfg
 	cfg.Settings = backend.DecodeSettings(o)
 	cfg.HMACClockSkew = hmacauth.DecodeClockSkew(o)
 	cfg.OAuthClockSkew = oauth.DecodeClockSkew(o)
 	cfg.EndpointDeny = ipfilter.DecodeDeny(o, "endpoint_deny", backend.DefaultEndpointDeny)
+	cfg.Limits = lease.DecodeSettings(o)
 
 	ids := map[string]bool{}
 	for _, it := range o.Array("services") {

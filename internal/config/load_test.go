@@ -4,8 +4,10 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/apigw-wasm/apigw-wasm/internal/limit"
+	"github.com/apigw-wasm/apigw-wasm/internal/limit/lease"
 	"github.com/apigw-wasm/apigw-wasm/internal/reply"
 	"github.com/apigw-wasm/apigw-wasm/internal/route"
 )
@@ -51,6 +53,13 @@ func TestLoadRefuses(t *testing.T) {
 		{"param type", svc(`{"id":"x","path":"/a","parameters":[{"name":"p","type":"uuid"}],"backend":{"type":"mock","body":""}}`), "services[0].apis[0].parameters[0].type", "unknown value"},
 		{"duplicate secret", `{"secrets":[{"secret_id":"a","secret_key":"k"},{"secret_id":"a","secret_key":"k"}]}`, "secrets[1].secret_id", "duplicate secret"},
 		{"duplicate key", `{"services":[],"services":[]}`, "services", "duplicate key"},
+		{"limits type", `{"limits":"global"}`, "limits", "must be an object"},
+		{"limits field", `{"limits":{"mode":"global","timeout":5}}`, "limits.timeout", "unknown field"},
+		{"limits mode", `{"limits":{"mode":"redis"}}`, "limits.mode", "unknown value"},
+		{"limits cluster", `{"limits":{"cluster":""}}`, "limits.cluster", "must not be empty"},
+		{"limits timeout low", `{"limits":{"timeout_ms":9}}`, "limits.timeout_ms", "from 10 to 10000"},
+		{"limits timeout high", `{"limits":{"timeout_ms":10001}}`, "limits.timeout_ms", "from 10 to 10000"},
+		{"limits failure mode", `{"limits":{"on_store_failure":"open"}}`, "limits.on_store_failure", "unknown value"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -66,6 +75,31 @@ func TestLoadRefuses(t *testing.T) {
 			}
 			t.Fatalf("no error at %q containing %q; got %v", tt.path, tt.msg, errs)
 		})
+	}
+}
+
+// TestLimitsSection: the limits section's defaults and values (lease.DecodeSettings).
+func TestLimitsSection(t *testing.T) {
+	tests := []struct {
+		doc  string
+		want lease.Settings
+	}{
+		{`{}`, lease.DefaultSettings},
+		{`{"limits":null}`, lease.DefaultSettings},
+		{`{"limits":{}}`, lease.DefaultSettings},
+		{`{"limits":{"mode":"local","timeout_ms":50}}`, lease.Settings{Cluster: "apigw_limitd", Timeout: 50 * time.Millisecond}},
+		{`{"limits":{"mode":"global"}}`, lease.Settings{Global: true, Cluster: "apigw_limitd", Timeout: 100 * time.Millisecond}},
+		{`{"limits":{"mode":"global","cluster":"limits","timeout_ms":10000,"on_store_failure":"deny"}}`,
+			lease.Settings{Global: true, Cluster: "limits", Timeout: 10 * time.Second, OnStoreFailure: lease.Deny}},
+	}
+	for _, tt := range tests {
+		cfg, err := Load([]byte(tt.doc))
+		if err != nil {
+			t.Fatalf("%s: %v", tt.doc, err)
+		}
+		if cfg.Limits != tt.want {
+			t.Errorf("%s: %+v, want %+v", tt.doc, cfg.Limits, tt.want)
+		}
 	}
 }
 

@@ -4,10 +4,11 @@
 // usage plans), resolves every reference between them (oauth_api links, plan bindings) and
 // builds what the request path looks up (the host index, a route table per environment). Each
 // feature decodes its own section with the shared confjson.Decoder: cors, params, oauth,
-// hmacauth, ipfilter, limit and backend. A document that is not valid fails as a whole, with
-// one Error per problem naming its JSON path and line. An API whose settings are well-formed
-// but unusable (docs/gateway.md section 3, step 6) is kept and marked with its 481 answer, so the rest of
-// the configuration keeps working. Nothing in the model changes after Load.
+// hmacauth, ipfilter, limit, lease (the top-level limits section) and backend. A document that
+// is not valid fails as a whole, with one Error per problem naming its JSON path and line. An
+// API whose settings are well-formed but unusable (docs/gateway.md section 3, step 6) is kept
+// and marked with its 481 answer, so the rest of the configuration keeps working. Nothing in
+// the model changes after Load.
 package config
 
 import (
@@ -19,6 +20,7 @@ import (
 	"github.com/apigw-wasm/apigw-wasm/internal/cors"
 	"github.com/apigw-wasm/apigw-wasm/internal/ipfilter"
 	"github.com/apigw-wasm/apigw-wasm/internal/limit"
+	"github.com/apigw-wasm/apigw-wasm/internal/limit/lease"
 	"github.com/apigw-wasm/apigw-wasm/internal/oauth"
 	"github.com/apigw-wasm/apigw-wasm/internal/params"
 	"github.com/apigw-wasm/apigw-wasm/internal/reply"
@@ -77,6 +79,7 @@ type Config struct {
 	backend.Settings // cluster_header, url_cluster, endpoint_deny
 	HMACClockSkew    time.Duration
 	OAuthClockSkew   time.Duration
+	Limits           lease.Settings // the top-level limits section: local or cluster-wide
 	Services         []*Service
 	Secrets          map[string]*Secret // by secret_id
 

@@ -5,8 +5,11 @@
 // environment (2), protocol (3), method (4), API (5), API config (6), client IP (7), CORS (8),
 // authentication (9), limits (10), parameters (11), backend (12); the table `pipeline` below is
 // that order. From step 1b on, every step sees the normalized path only. Respond is step 13, the
-// response side. The package knows nothing of the proxy-wasm host: plugin/ adapts Envoy to
-// Request, Decision and Response.
+// response side. Two steps may pause a request: the limits (10) in the global mode, while the
+// limits' store is asked (Decision.LimitsWait, ResumeLimits), and the parameters (11) for the
+// request body (Decision.NeedBody, Resume); one request may pause at both. The package knows
+// nothing of the proxy-wasm host: plugin/ adapts Envoy to Request, Decision and Response, and
+// sends the calls to the store.
 package gateway
 
 import (
@@ -20,6 +23,7 @@ import (
 	"github.com/apigw-wasm/apigw-wasm/internal/hmacauth"
 	"github.com/apigw-wasm/apigw-wasm/internal/httpsyntax"
 	"github.com/apigw-wasm/apigw-wasm/internal/limit"
+	"github.com/apigw-wasm/apigw-wasm/internal/limit/lease"
 	"github.com/apigw-wasm/apigw-wasm/internal/params"
 	"github.com/apigw-wasm/apigw-wasm/internal/reply"
 	"github.com/apigw-wasm/apigw-wasm/internal/route"
@@ -70,6 +74,17 @@ type Decision struct {
 	// Body replaces the request body upstream when body parameter defaults apply; nil: keep it.
 	Body []byte
 
+	// LimitsWait, in the global mode, asks the host to send LimitsWait.Call() to the limits'
+	// store and to give its answer to ResumeLimits; until then nothing else of the Decision is
+	// final.
+	LimitsWait *lease.Pending
+	// LimitsSync: reports to the store are due; the host asks the client's Due soon, from the
+	// root context.
+	LimitsSync bool
+	// LimitsDenied: on_store_failure "deny" refused the request (Reply is its answer) because
+	// the store is failing; the host logs why.
+	LimitsDenied bool
+
 	paused *state // where Resume continues
 	next   int
 
@@ -83,6 +98,11 @@ type Gateway struct {
 	// Clock reads the wall clock when a step needs the time; nil is time.Now. The plugin
 	// sets a clock of one host call: time.Now makes two in a wasm VM (wall and monotonic).
 	Clock func() time.Time
+
+	// Leases, when set, counts the limits cluster-wide (the limits section's global mode):
+	// step 10 takes from its leases and may wait for the store. Nil: the local mode, every
+	// limit counted in store alone.
+	Leases *lease.Client
 
 	cfg      *config.Config
 	store    limit.Store
@@ -191,14 +211,41 @@ func (g *Gateway) Resume(d *Decision, body []byte) {
 	st.run(d.next)
 }
 
-// needBody is the answer of a step that waits for the request body.
-var needBody = &Reply{}
+// ResumeLimits runs the rest of the pipeline of a Decision that waited for the limits' store,
+// with the answer of its call: the HTTP status and body, or status 0 when the call failed or
+// timed out. The Decision may ask to wait again (LimitsWait: a call that failed fast is sent
+// once more).
+func (g *Gateway) ResumeLimits(d *Decision, status int, body []byte) {
+	st, p := d.paused, d.LimitsWait
+	if st == nil || p == nil || g.Leases == nil {
+		return
+	}
+	d.paused, d.LimitsWait = nil, nil
+	rep := st.limitsResult(g.Leases.Resume(p, status, body, g.now()))
+	if rep == waitLimits {
+		d.paused = st
+		return
+	}
+	if rep != nil {
+		d.Reply = rep
+		st.finish()
+		return
+	}
+	st.run(d.next + 1)
+}
+
+// Markers of a step that pauses the request: for its body, or for the limits' store.
+var needBody, waitLimits = &Reply{}, &Reply{}
 
 func (st *state) run(from int) {
 	for i := from; i < len(pipeline); i++ {
 		rep := pipeline[i](st)
 		if rep == needBody {
 			st.d.NeedBody, st.d.paused, st.d.next = true, st, i
+			return
+		}
+		if rep == waitLimits {
+			st.d.paused, st.d.next = st, i
 			return
 		}
 		if rep != nil {
@@ -218,7 +265,12 @@ func (st *state) finish() {
 		out, limited := st.outcome, st.limited
 		if !limited {
 			if l := st.limits(); l.Apply() {
-				out, limited = limit.Peek(st.g.store, &l, st.now()), true
+				if st.g.Leases != nil {
+					out = st.g.Leases.Peek(&l, st.now())
+				} else {
+					out = limit.Peek(st.g.store, &l, st.now())
+				}
+				limited = true
 			}
 		}
 		if limited && out.Limited() {
@@ -243,13 +295,17 @@ func (st *state) finish() {
 // limits): a clock read is a host call in the wasm VM.
 func (st *state) now() time.Time {
 	if st.r.Now.IsZero() {
-		if st.g.Clock != nil {
-			st.r.Now = st.g.Clock()
-		} else {
-			st.r.Now = time.Now()
-		}
+		st.r.Now = st.g.now()
 	}
 	return st.r.Now
+}
+
+// now reads the clock.
+func (g *Gateway) now() time.Time {
+	if g.Clock != nil {
+		return g.Clock()
+	}
+	return time.Now()
 }
 
 // fail is the reply for a row of the table.

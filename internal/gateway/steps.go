@@ -4,6 +4,7 @@ import (
 	"github.com/apigw-wasm/apigw-wasm/internal/config"
 	"github.com/apigw-wasm/apigw-wasm/internal/cors"
 	"github.com/apigw-wasm/apigw-wasm/internal/limit"
+	"github.com/apigw-wasm/apigw-wasm/internal/limit/lease"
 	"github.com/apigw-wasm/apigw-wasm/internal/oauth"
 	"github.com/apigw-wasm/apigw-wasm/internal/reply"
 )
@@ -105,11 +106,15 @@ func (st *state) limits() limit.Limits {
 	return l
 }
 
-// stepLimits is step 10: rates and quota are taken together, or not at all.
+// stepLimits is step 10: rates and quota are taken together, or not at all. In the global mode
+// the leases decide, or the request waits for the store.
 func stepLimits(st *state) *Reply {
 	l := st.limits()
 	if !l.Apply() {
 		return nil
+	}
+	if st.g.Leases != nil {
+		return st.limitsResult(st.g.Leases.Take(&l, st.now()))
 	}
 	out, e := limit.Take(st.g.store, &l, st.now())
 	st.outcome, st.limited = out, true
@@ -118,6 +123,32 @@ func stepLimits(st *state) *Reply {
 	}
 	return nil
 }
+
+// limitsResult is step 10's answer for a result of the leases: wait for the store, refuse, or
+// pass. A request that on_store_failure "deny" refuses gets 500 Internal Server Error
+// (docs/limits.md, Failures).
+func (st *state) limitsResult(r lease.Result) *Reply {
+	st.d.LimitsSync = st.d.LimitsSync || r.Sync
+	if r.Wait != nil {
+		st.d.LimitsWait = r.Wait
+		return waitLimits
+	}
+	st.outcome, st.limited = r.Outcome, true
+	switch {
+	case r.Deny:
+		st.d.LimitsDenied = true
+		rep := st.fail(reply.LimitStoreUnavailable, "")
+		rep.Details = limitStoreDetails
+		return rep
+	case r.Err != nil:
+		return st.failWith(r.Err)
+	}
+	return nil
+}
+
+// limitStoreDetails are the response code details of a request on_store_failure "deny"
+// refused, for Envoy's access log (%RESPONSE_CODE_DETAILS%).
+const limitStoreDetails = "apigw_limit_store_unavailable"
 
 // paramRequest is what parameter checks read of the request.
 type paramRequest struct{ st *state }

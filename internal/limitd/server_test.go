@@ -231,13 +231,14 @@ func TestRateBucket(t *testing.T) {
 	if a.Ops[0].Allow != 60 || a.Ops[0].Remaining != 100 {
 		t.Fatalf("first lease: %+v", a.Ops[0])
 	}
-	taken := 0
+	taken, start := 0, a.Now
 	for a = run(t, s, rate("B", 0, 0, 0, 0, true)); a.OK; a = run(t, s, rate("B", 0, 0, 0, 0, true)) {
 		taken++
 	}
-	// 40 in the bucket, plus what refilled while taking (a few at 100/s)
-	if taken < 40 || taken > 50 {
-		t.Errorf("took %d from a bucket of 40", taken)
+	// 40 in the bucket, plus what refilled while taking at 100/s by the Redis clock (a few
+	// on a quiet machine, more on a busy one).
+	if refilled := (a.Now - start + 9) / 10; taken < 40 || int64(taken) > 40+refilled {
+		t.Errorf("took %d from a bucket of 40 that refilled %d meanwhile", taken, refilled)
 	}
 	if u := a.Ops[0].Until; u <= a.Now || u > a.Now+10 {
 		t.Errorf("empty bucket: until %d, now %d (a token every 10 ms)", u, a.Now)

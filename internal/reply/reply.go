@@ -97,6 +97,11 @@ const (
 	numCodes
 )
 
+// LimitStoreUnavailable is the answer to a request that on_store_failure "deny" refuses while
+// the cluster-wide limits' store fails: the table has no row of its own for it, and Tencent
+// answers an internal fault of the gateway with this one (docs/limits.md, Failures).
+const LimitStoreUnavailable = InternalServerError
+
 // row is one row of the error table.
 type row struct {
 	status  int

@@ -32,8 +32,8 @@ const (
 	maxHostCallDataSize = 1 << 30 // sanity bound on sizes the guest passes
 )
 
-// envModule defines the proxy_* imports. Signatures follow build/sdkshim/hostcalls.go (the
-// proxy-wasm 0.2.x ABI on wasm32: pointers and sizes are i32, metric values i64); functions the
+// envModule defines the proxy_* imports. Signatures are the proxy-wasm 0.2.x ABI on wasm32
+// (pointers and sizes are i32, metric values i64), as plugin/abi declares them; functions the
 // module does not import are simply not linked.
 func (h *Host) envModule() wazero.HostModuleBuilder {
 	b := h.rt.NewHostModuleBuilder(EnvModule)

@@ -78,12 +78,17 @@ func decode(status int, body []byte, n int) (*wire.Answer, error) {
 	return wire.ParseAnswer(body, n)
 }
 
-// retry reports whether a failed call is worth sending once more: it failed fast (a bridge
-// that is gone refuses at once; the cluster's next pick is another one) and half the time
-// budget is left. The call's Timeout becomes what is left.
+// resends is how often a failed call may be sent again. Two: a bridge that dies takes the calls
+// it was serving with it, and Envoy's balancer may pick it once more before its health check
+// or outlier detection takes it out of the rotation.
+const resends = 2
+
+// retry reports whether a failed call is worth sending again: it failed fast (a bridge that is
+// gone refuses at once; the cluster's next pick is another one) and half the time budget is
+// left. The call's Timeout becomes what is left.
 func (c *Client) retry(call *Call, ms int64) bool {
 	el := time.Duration(ms-call.sent) * time.Millisecond
-	if call.tries > 0 || el >= c.pol.Timeout/2 {
+	if call.tries >= resends || el >= c.pol.Timeout/2 {
 		return false
 	}
 	call.tries++
@@ -93,7 +98,7 @@ func (c *Client) retry(call *Call, ms int64) bool {
 
 // Resume decides a request that waited for the store, with the call's answer: status 200 and
 // its body, or status 0 when the call failed or timed out. The Result may ask to wait again
-// (the same Pending, to send once more) after a fast failure.
+// (the same Pending, to send again) after a fast failure.
 func (c *Client) Resume(p *Pending, status int, body []byte, now time.Time) Result {
 	ms := now.UnixMilli()
 	var sl [4]slot

@@ -212,7 +212,7 @@ func (c *Client) keep(s *state) int64 {
 }
 
 // Answer takes the answer to a Call from Due: status 200 and its body, or status 0 when the
-// call failed or timed out. After a fast failure it returns the call to send once more.
+// call failed or timed out. After a fast failure it returns the call to send again.
 func (c *Client) Answer(call *Call, status int, body []byte, now time.Time) *Call {
 	ms := now.UnixMilli()
 	ans, err := decode(status, body, len(call.ops))

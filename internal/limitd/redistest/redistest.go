@@ -100,6 +100,19 @@ func (s *Server) Kill() {
 	s.cmd = nil
 }
 
+// Signal sends sig to the server: SIGSTOP makes it hang (connections are accepted, nothing is
+// answered) until SIGCONT.
+func (s *Server) Signal(sig os.Signal) {
+	s.t.Helper()
+	if s.cmd == nil || s.cmd.Process == nil {
+		s.t.Errorf("signal %v: %v is not running", sig, s)
+		return
+	}
+	if err := s.cmd.Process.Signal(sig); err != nil {
+		s.t.Errorf("signal %v to %v: %v", sig, s, err)
+	}
+}
+
 // Client returns a client of the server, closed when the test ends.
 func (s *Server) Client() *redis.Client {
 	c := redis.NewClient(&redis.Options{Addr: s.Addr})

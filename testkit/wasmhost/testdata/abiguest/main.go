@@ -1,172 +1,177 @@
 // Command abiguest is the module testkit/wasmhost's tests run: it makes, depending on the
 // request's :path, the host calls the gateway does not make (bodies, header adds and removes,
 // whole header maps, local replies, metrics, effective contexts, ...) and logs what it got, so
-// that the test can compare the host's answers with Envoy's. Built by build/wasmbuild.
+// that the test can compare the host's answers with Envoy's. It is built on plugin/abi, plus the
+// two ABI functions the plugin has no use for and so plugin/abi does not carry: the callback
+// proxy_on_response_body and the host call proxy_get_metric, declared here.
 package main
 
 import (
 	"bytes"
 	"encoding/binary"
-	"errors"
+	"fmt"
+	"unsafe"
 
-	"github.com/tetratelabs/proxy-wasm-go-sdk/proxywasm"
-	"github.com/tetratelabs/proxy-wasm-go-sdk/proxywasm/types"
+	"github.com/apigw-wasm/apigw-wasm/plugin/abi"
 )
 
 func main() {}
 
-func init() { proxywasm.SetVMContext(&vm{}) }
+func init() { abi.SetHandler(g) }
 
-type vm struct{ types.DefaultVMContext }
+var g = &guest{paths: map[uint32]string{}}
 
-func (*vm) OnVMStart(int) types.OnVMStartStatus {
-	c, err := proxywasm.GetVMConfiguration()
-	proxywasm.LogInfof("vm config %q %v", c, err)
-	return types.OnVMStartStatusOK
+type guest struct {
+	abi.Base
+	root                 uint32
+	counter, gauge, hist uint32
+	paths                map[uint32]string // each request's :path
 }
 
-func (*vm) NewPluginContext(id uint32) types.PluginContext { return &plugin{id: id} }
+func logf(format string, args ...any) { abi.Log(abi.LogInfo, fmt.Sprintf(format, args...)) }
 
-type plugin struct {
-	types.DefaultPluginContext
-	id      uint32
-	counter proxywasm.MetricCounter
-	gauge   proxywasm.MetricGauge
-	hist    proxywasm.MetricHistogram
+//go:wasmimport env proxy_get_metric
+func hostGetMetric(id uint32, ret unsafe.Pointer) uint32
+
+func metric(id uint32) int64 {
+	var v uint64
+	hostGetMetric(id, unsafe.Pointer(&v))
+	return int64(v)
 }
 
-func (p *plugin) OnPluginStart(int) types.OnPluginStartStatus {
-	c, err := proxywasm.GetPluginConfiguration()
-	proxywasm.LogInfof("plugin config %q %v", c, err)
-	if string(c) == "refuse" {
-		proxywasm.LogCritical("refused")
-		return types.OnPluginStartStatusFailed
+//go:wasmexport proxy_on_response_body
+func exportOnResponseBody(id uint32, size int32, end int32) uint32 {
+	b, _ := abi.BufferBytes(abi.ResponseBody, 0, int(size))
+	abi.SetBufferBytes(abi.ResponseBody, 0, int(size), append([]byte(b), " (seen)"...))
+	return uint32(abi.Continue)
+}
+
+func (*guest) OnVMStart(_ uint32, size int) bool {
+	c, st := abi.BufferBytes(abi.VMConfiguration, 0, size)
+	logf("vm config %q %s", c, st)
+	return true
+}
+
+func (g *guest) OnConfigure(root uint32, size int) bool {
+	g.root = root
+	c, st := abi.BufferBytes(abi.PluginConfiguration, 0, size)
+	logf("plugin config %q %s", c, st)
+	if c == "refuse" {
+		abi.Log(abi.LogCritical, "refused")
+		return false
 	}
-	p.counter = proxywasm.DefineCounterMetric("abi.requests")
-	p.gauge = proxywasm.DefineGaugeMetric("abi.gauge")
-	p.hist = proxywasm.DefineHistogramMetric("abi.hist")
-	if err := proxywasm.SetTickPeriodMilliSeconds(250); err != nil {
-		proxywasm.LogErrorf("tick: %v", err)
+	g.counter, _ = abi.DefineMetric(abi.Counter, "abi.requests")
+	g.gauge, _ = abi.DefineMetric(abi.Gauge, "abi.gauge")
+	g.hist, _ = abi.DefineMetric(abi.Histogram, "abi.hist")
+	if st := abi.SetTickPeriod(250); st != abi.StatusOK {
+		abi.Log(abi.LogError, "tick: "+st.String())
 	}
-	return types.OnPluginStartStatusOK
+	return true
 }
 
-func (*plugin) OnTick() { proxywasm.LogInfo("tick") }
+func (*guest) OnTick(uint32) { abi.Log(abi.LogInfo, "tick") }
 
-func (p *plugin) NewHttpContext(id uint32) types.HttpContext { return &http{p: p, id: id} }
-
-type http struct {
-	types.DefaultHttpContext
-	p    *plugin
-	id   uint32
-	path string
-}
-
-func status(err error) string {
-	if err == nil {
-		return "ok"
-	}
-	return err.Error()
-}
-
-func (h *http) OnHttpRequestHeaders(n int, eos bool) types.Action {
-	h.p.counter.Increment(1)
-	h.p.gauge.Add(-3)
-	h.p.hist.Record(7)
-	proxywasm.LogInfof("metrics counter=%d gauge=%d", h.p.counter.Value(), h.p.gauge.Value())
-	h.path, _ = proxywasm.GetHttpRequestHeader(":path")
-	switch h.path {
+func (g *guest) OnRequestHeaders(id uint32, n int, eos bool) abi.Action {
+	abi.IncrementMetric(g.counter, 1)
+	abi.IncrementMetric(g.gauge, -3)
+	abi.RecordMetric(g.hist, 7)
+	logf("metrics counter=%d gauge=%d", metric(g.counter), metric(g.gauge))
+	path, _ := abi.HeaderValue(abi.RequestHeaders, ":path")
+	g.paths[id] = path
+	switch path {
 	case "/local":
-		err := proxywasm.SendHttpResponse(403, [][2]string{{"X-Reason", "test"}, {"x-multi", "1"}, {"x-multi", "2"}}, []byte("denied"), -1)
-		proxywasm.LogInfof("local %s", status(err))
-		return types.ActionPause
+		hs := abi.AppendPairs(nil, [][2]string{{"X-Reason", "test"}, {"x-multi", "1"}, {"x-multi", "2"}})
+		logf("local %s", abi.SendLocalResponse(403, "", []byte("denied"), hs))
+		return abi.Pause
 	case "/stall":
-		return types.ActionPause
+		return abi.Pause
 	case "/resume":
-		proxywasm.LogInfof("resume %s", status(proxywasm.ResumeHttpRequest()))
-		return types.ActionPause
+		logf("resume %s", abi.ContinueStream(abi.StreamRequest))
+		return abi.Pause
 	case "/headers":
-		pairs, err := proxywasm.GetHttpRequestHeaders()
-		proxywasm.LogInfof("headers n=%d eos=%v %q %s", n, eos, pairs, status(err))
-		_, err = proxywasm.GetHttpRequestHeader("x-missing")
-		proxywasm.LogInfof("missing %s", status(err))
-		proxywasm.AddHttpRequestHeader("X-Added", "1")
-		proxywasm.AddHttpRequestHeader("x-added", "2")
-		proxywasm.RemoveHttpRequestHeader("x-remove-me")
-		proxywasm.RemoveHttpRequestHeader("x-never-there")
-		proxywasm.ReplaceHttpRequestHeader("X-Multi", "first-only")
-		proxywasm.ReplaceHttpRequestHeader("x-new", "new")
-		_, err = proxywasm.GetHttpResponseHeaders()
-		proxywasm.LogInfof("response headers before response %s", status(err))
+		raw, st := abi.HeaderPairs(abi.RequestHeaders)
+		var pairs [][2]string
+		abi.ParsePairs(raw, func(k, v string) { pairs = append(pairs, [2]string{k, v}) })
+		logf("headers n=%d eos=%v %q %s", n, eos, pairs, st)
+		_, st = abi.HeaderValue(abi.RequestHeaders, "x-missing")
+		logf("missing %s", st)
+		abi.AddHeader(abi.RequestHeaders, "X-Added", "1")
+		abi.AddHeader(abi.RequestHeaders, "x-added", "2")
+		abi.RemoveHeader(abi.RequestHeaders, "x-remove-me")
+		abi.RemoveHeader(abi.RequestHeaders, "x-never-there")
+		abi.ReplaceHeader(abi.RequestHeaders, "X-Multi", "first-only")
+		abi.ReplaceHeader(abi.RequestHeaders, "x-new", "new")
+		_, st = abi.HeaderPairs(abi.ResponseHeaders)
+		logf("response headers before response %s", st)
 	case "/setpairs":
-		err := proxywasm.ReplaceHttpRequestHeaders([][2]string{{":path", "/new"}, {":method", "PUT"}, {"X-Only", "1"}})
-		proxywasm.LogInfof("setpairs %s", status(err))
+		st := abi.SetHeaderPairs(abi.RequestHeaders, abi.AppendPairs(nil, [][2]string{{":path", "/new"}, {":method", "PUT"}, {"X-Only", "1"}}))
+		logf("setpairs %s", st)
 	case "/props":
 		for _, p := range [][]string{{"source", "address"}, {"source", "port"}, {"connection", "tls_version"},
 			{"response", "code_details"}, {"response", "flags"}, {"plugin_name"}, {"plugin_root_id"}, {"request", "path"}} {
-			v, err := proxywasm.GetProperty(p)
+			v, st := abi.Property(string(bytes.Join(toBytes(p), []byte{0})))
 			if len(v) == 8 && (p[len(p)-1] == "port" || p[len(p)-1] == "flags") {
-				proxywasm.LogInfof("prop %v = %d %s", p, binary.LittleEndian.Uint64(v), status(err))
+				logf("prop %v = %d %s", p, binary.LittleEndian.Uint64([]byte(v)), st)
 			} else {
-				proxywasm.LogInfof("prop %v = %q %s", p, v, status(err))
+				logf("prop %v = %q %s", p, v, st)
 			}
 		}
 	case "/shared":
-		_, _, err := proxywasm.GetSharedData("k")
-		proxywasm.LogInfof("get missing %s", status(err))
-		err = proxywasm.SetSharedData("k", []byte("v1"), 0)
-		proxywasm.LogInfof("set unconditional %s", status(err))
-		v, cas, err := proxywasm.GetSharedData("k")
-		proxywasm.LogInfof("get %q %s", v, status(err))
-		err = proxywasm.SetSharedData("k", []byte("stale"), cas+1)
-		proxywasm.LogInfof("set stale cas %v", errors.Is(err, types.ErrorStatusCasMismatch))
-		err = proxywasm.SetSharedData("k", []byte("v2"), cas)
-		proxywasm.LogInfof("set current cas %s", status(err))
-		v, cas2, _ := proxywasm.GetSharedData("k")
-		proxywasm.LogInfof("get %q newcas=%v", v, cas2 != cas)
-		err = proxywasm.SetSharedData("k", []byte("v3"), cas)
-		proxywasm.LogInfof("set old cas %v", errors.Is(err, types.ErrorStatusCasMismatch))
+		_, _, st := abi.SharedData("k")
+		logf("get missing %s", st)
+		logf("set unconditional %s", abi.SetSharedData("k", []byte("v1"), 0))
+		v, cas, st := abi.SharedData("k")
+		logf("get %q %s", v, st)
+		logf("set stale cas %s", abi.SetSharedData("k", []byte("stale"), cas+1))
+		logf("set current cas %s", abi.SetSharedData("k", []byte("v2"), cas))
+		v, cas2, _ := abi.SharedData("k")
+		logf("get %q newcas=%v", v, cas2 != cas)
+		logf("set old cas %s", abi.SetSharedData("k", []byte("v3"), cas))
 	case "/effective":
-		proxywasm.LogInfof("to root %s", status(proxywasm.SetEffectiveContext(h.p.id)))
-		_, err := proxywasm.GetHttpRequestHeader(":path")
-		proxywasm.LogInfof("header in root %s", status(err))
-		proxywasm.LogInfof("to unknown %s", status(proxywasm.SetEffectiveContext(9999)))
-		proxywasm.LogInfof("back %s", status(proxywasm.SetEffectiveContext(h.id)))
-		_, err = proxywasm.GetHttpRequestHeader(":path")
-		proxywasm.LogInfof("header in stream %s", status(err))
+		logf("to root %s", abi.SetEffectiveContext(g.root))
+		_, st := abi.HeaderValue(abi.RequestHeaders, ":path")
+		logf("header in root %s", st)
+		logf("to unknown %s", abi.SetEffectiveContext(9999))
+		logf("back %s", abi.SetEffectiveContext(id))
+		_, st = abi.HeaderValue(abi.RequestHeaders, ":path")
+		logf("header in stream %s", st)
 	}
-	return types.ActionContinue
+	return abi.Continue
 }
 
-func (h *http) OnHttpRequestBody(size int, eos bool) types.Action {
-	b, err := proxywasm.GetHttpRequestBody(0, size)
-	proxywasm.LogInfof("request body %d %v %q %s", size, eos, b, status(err))
-	if h.path == "/body-local" {
-		proxywasm.SendHttpResponse(413, nil, nil, -1)
-		return types.ActionPause
+func toBytes(p []string) [][]byte {
+	out := make([][]byte, len(p))
+	for i, s := range p {
+		out[i] = []byte(s)
 	}
-	proxywasm.ReplaceHttpRequestBody(bytes.ToUpper(b))
-	proxywasm.PrependHttpRequestBody([]byte("<"))
-	proxywasm.AppendHttpRequestBody([]byte(">"))
-	return types.ActionContinue
+	return out
 }
 
-func (h *http) OnHttpResponseHeaders(n int, eos bool) types.Action {
-	st, _ := proxywasm.GetHttpResponseHeader(":status")
-	proxywasm.AddHttpResponseHeader("x-status-seen", st)
-	proxywasm.RemoveHttpResponseHeader("server")
-	d, err := proxywasm.GetProperty([]string{"response", "code_details"})
-	proxywasm.AddHttpResponseHeader("x-code-details", string(d)+" "+status(err))
-	if h.path == "/stall-response" {
-		return types.ActionPause
+func (g *guest) OnRequestBody(id uint32, size int, eos bool) abi.Action {
+	b, st := abi.BufferBytes(abi.RequestBody, 0, size)
+	logf("request body %d %v %q %s", size, eos, b, st)
+	if g.paths[id] == "/body-local" {
+		abi.SendLocalResponse(413, "", nil, abi.AppendPairs(nil, nil))
+		return abi.Pause
 	}
-	return types.ActionContinue
+	abi.SetBufferBytes(abi.RequestBody, 0, size, bytes.ToUpper([]byte(b))) // replace
+	abi.SetBufferBytes(abi.RequestBody, 0, 0, []byte("<"))                 // prepend
+	abi.SetBufferBytes(abi.RequestBody, 1<<30, 0, []byte(">"))             // append
+	return abi.Continue
 }
 
-func (h *http) OnHttpResponseBody(size int, eos bool) types.Action {
-	b, _ := proxywasm.GetHttpResponseBody(0, size)
-	proxywasm.ReplaceHttpResponseBody(append(b, " (seen)"...))
-	return types.ActionContinue
+func (g *guest) OnResponseHeaders(id uint32, n int, eos bool) abi.Action {
+	st, _ := abi.HeaderValue(abi.ResponseHeaders, ":status")
+	abi.AddHeader(abi.ResponseHeaders, "x-status-seen", st)
+	abi.RemoveHeader(abi.ResponseHeaders, "server")
+	d, s := abi.Property("response\x00code_details")
+	abi.AddHeader(abi.ResponseHeaders, "x-code-details", d+" "+s.String())
+	if g.paths[id] == "/stall-response" {
+		return abi.Pause
+	}
+	return abi.Continue
 }
 
-func (h *http) OnHttpStreamDone() { proxywasm.LogInfof("done %s", h.path) }
+func (g *guest) OnLog(id uint32) { logf("done %s", g.paths[id]) }
+
+func (g *guest) OnDelete(id uint32) { delete(g.paths, id) }
