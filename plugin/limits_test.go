@@ -192,8 +192,8 @@ func TestGlobalFailedCall(t *testing.T) {
 	tv, _ = startVM(t, globalConfig("deny"))
 	_, s, _ = tv.request(upHeaders, true, nil)
 	tv.answer(0, "503", []byte(`{"error":"redis"}`))
-	if len(tv.host.calls) == 2 { // a fast failure is sent once more
-		tv.answer(1, "503", []byte(`{"error":"redis"}`))
+	for i := 1; i < len(tv.host.calls) && i <= 2; i++ { // a fast failure is sent up to twice more
+		tv.answer(i, "503", []byte(`{"error":"redis"}`))
 	}
 	if s.reply == nil || s.reply.status != 500 {
 		t.Fatalf("503 from the bridge: %+v", s.reply)
