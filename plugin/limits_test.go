@@ -191,8 +191,8 @@ func TestGlobalFailedCall(t *testing.T) {
 	// A bridge that answers 503 (Redis failing): deny again.
 	tv, _ = startVM(t, globalConfig("deny"))
 	_, s, _ = tv.request(upHeaders, true, nil)
-	tv.answer(0, "503", []byte(`{"error":"redis"}`))
-	for i := 1; i < len(tv.host.calls) && i <= 2; i++ { // a fast failure is sent up to twice more
+	// A fast failure is sent again, up to twice (lease: resends).
+	for i := 0; i < 3 && i < len(tv.host.calls); i++ {
 		tv.answer(i, "503", []byte(`{"error":"redis"}`))
 	}
 	if s.reply == nil || s.reply.status != 500 {

@@ -2,6 +2,7 @@ package tests
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -21,6 +22,7 @@ import (
 
 	"github.com/apigw-wasm/apigw-wasm/internal/config"
 	"github.com/apigw-wasm/apigw-wasm/internal/hmacauth"
+	"github.com/apigw-wasm/apigw-wasm/internal/limitd/redistest"
 )
 
 // istioDir holds the Istio resources of the example: the WasmPlugin and the routing pieces.
@@ -135,8 +137,10 @@ func TestIstioWasmPlugin(t *testing.T) {
 	}
 
 	// The pluginConfig is config.json with Istio's cluster names: they must not drift apart.
+	// Its limits section (config.json is make run's, local) is TestIstioLimitd's.
 	var got, want any
 	json.Unmarshal([]byte(strings.ReplaceAll(conf, istioCluster, "demo")), &got)
+	delete(got.(map[string]any), "limits")
 	b, err := os.ReadFile(filepath.Join(examplesDir, "config.json"))
 	if err != nil {
 		t.Fatal(err)
@@ -263,9 +267,11 @@ func TestIstioRouting(t *testing.T) {
 
 // TestIstioInEnvoy runs the WasmPlugin's module and configuration the way an Istio gateway
 // would have them, as far as a plain Envoy can: the configuration as istiod converts it, the
-// filter named namespace.name with root_id pluginName and no vm_id, a cluster named as istiod
-// names Service clusters, and the route that the EnvoyFilter's MERGE makes of the
-// VirtualService's route. What it cannot show is istiod and the agent themselves.
+// filter named namespace.name with root_id pluginName and no vm_id, clusters named as istiod
+// names Service clusters (the backend's, and the bridge's of limitd.yaml, with a bridge and a
+// real Redis behind it: the usage plan counts in Redis), and the route that the EnvoyFilter's
+// MERGE makes of the VirtualService's route. What it cannot show is istiod and the agent
+// themselves.
 func TestIstioInEnvoy(t *testing.T) {
 	wpRes, wp := wasmPluginResource(t)
 	var patch map[string]any
@@ -277,9 +283,16 @@ func TestIstioInEnvoy(t *testing.T) {
 	mergeInto(route, patch)
 
 	up := StartUpstream(t)
+	conf := istioPluginConfig(t, wp)
+	var plugin struct {
+		Limits struct{ Cluster string } `json:"limits"`
+	}
+	json.Unmarshal([]byte(conf), &plugin)
+	redis := redistest.Start(t)
+	bridge := startBridge(t, redis.Addr)
 	g := StartGateway(t, Options{
-		PluginConfig: istioPluginConfig(t, wp),
-		Clusters:     map[string]string{istioCluster: up.Addr},
+		PluginConfig: conf,
+		Clusters:     map[string]string{istioCluster: up.Addr, plugin.Limits.Cluster: bridge.Addr},
 		RootID:       wp.GetPluginName(),
 		Bootstrap: func(b map[string]any) {
 			listeners := dig(b, "static_resources", "listeners").([]any)
@@ -318,7 +331,14 @@ func TestIstioInEnvoy(t *testing.T) {
 					t.Errorf("upstream saw %s", rec.URI)
 				}
 			}},
-		{Name: "signed", Req: Request{Host: "api.example.com", Path: "/signed", Header: signed}, Status: 200},
+		{Name: "signed", Req: Request{Host: "api.example.com", Path: "/signed", Header: signed}, Status: 200,
+			Check: func(t *testing.T, r Response) {
+				// The first request of a plan waits for Redis: its count is exact.
+				used, err := redis.Client().HGet(context.Background(), "{apigw}q:apigw|q|usagePlan-demo|AKIDdemo", "u").Int()
+				if q := r.Header.Get("X-UsagePlan-Quota"); q != "999/1000" || used != 1 {
+					t.Errorf("X-UsagePlan-Quota %q, Redis counts %d (%v): want 999/1000 and 1", q, used, err)
+				}
+			}},
 		{Name: "unsigned", Req: Request{Host: "api.example.com", Path: "/signed"}, Status: 401, Message: "HMAC authorization format error."},
 		{Name: "unknown host", Req: Request{Host: "nope.example.com", Path: "/hello"}, Status: 404, Message: "There is no api match host[nope.example.com]."},
 	})

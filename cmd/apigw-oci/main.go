@@ -6,12 +6,22 @@
 // is involved, and the image is reproducible: the same module always gives the same digest
 // (timestamps are SOURCE_DATE_EPOCH, default 0).
 //
+// With -limitd it packs the bridge of the cluster-wide limits (cmd/apigw-limitd) instead, as a
+// container image to run in Kubernetes, the way ko does it: no Dockerfile and no base image to
+// pull. Each argument is a statically linked Linux build of the bridge (CGO_ENABLED=0), for one
+// architecture, read from its ELF header; the image is an index with one image per binary,
+// each a single layer holding /apigw-limitd and, unless -ca-certs is empty, the build machine's
+// CA bundle (for rediss:// to a managed Redis), run as user 65532 with /apigw-limitd as its
+// entrypoint. `make oci-limitd` builds the binaries and calls it.
+//
 // Usage:
 //
 //	apigw-oci [-o build/oci] [-tag latest] [-push registry/repo:tag] [-insecure] build/apigw.wasm
+//	apigw-oci -limitd [-o build/oci-limitd] [-ca-certs FILE] [-push ...] LINUX-BINARY...
 //
 // It prints the manifest digest: the value of the WasmPlugin's sha256 field, or of @sha256: in
-// its url. -push authenticates as docker and crane do ($DOCKER_CONFIG/config.json).
+// its url (with -limitd: the index's digest, for image: ...@sha256:). -push authenticates as
+// docker and crane do ($DOCKER_CONFIG/config.json).
 package main
 
 import (
@@ -24,6 +34,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
@@ -55,20 +66,17 @@ func run(args []string, stdout, stderr io.Writer) int {
 	tag := fs.String("tag", "latest", "tag of the image in the layout (org.opencontainers.image.ref.name)")
 	push := fs.String("push", "", "also push the image to this reference, e.g. registry.example.com/apigw/apigw-wasm:0.1.0")
 	insecure := fs.Bool("insecure", false, "push over plain HTTP")
+	limitd := fs.Bool("limitd", false, "pack Linux binaries of cmd/apigw-limitd as a container image instead of a module")
+	caCerts := fs.String("ca-certs", defaultCACerts, "with -limitd: CA bundle put at "+caCertsPath+" in the image (\"\": none)")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: apigw-oci [flags] MODULE.wasm")
+		fmt.Fprintln(stderr, "usage: apigw-oci [flags] MODULE.wasm\n       apigw-oci -limitd [flags] LINUX-BINARY...")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	if fs.NArg() != 1 {
+	if fs.NArg() < 1 || (!*limitd && fs.NArg() != 1) {
 		fs.Usage()
-		return 2
-	}
-	module, err := os.ReadFile(fs.Arg(0))
-	if err != nil {
-		fmt.Fprintln(stderr, "apigw-oci:", err)
 		return 2
 	}
 	epoch, err := sourceDate()
@@ -76,19 +84,33 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "apigw-oci:", err)
 		return 2
 	}
-	img, err := image(module, epoch)
+	var art artifact
+	var what string
+	if *limitd {
+		var platforms []string
+		art, platforms, err = limitdIndex(fs.Args(), *caCerts, epoch)
+		what = "apigw-limitd for " + strings.Join(platforms, ", ")
+	} else {
+		var module []byte
+		if module, err = os.ReadFile(fs.Arg(0)); err != nil {
+			fmt.Fprintln(stderr, "apigw-oci:", err)
+			return 2
+		}
+		art, err = image(module, epoch)
+		what = fmt.Sprintf("%d bytes of %s", len(module), moduleFile)
+	}
 	if err == nil {
-		err = writeLayout(*out, *tag, img)
+		err = writeLayout(*out, *tag, art)
 	}
 	if err == nil && *push != "" {
-		err = pushImage(*push, *insecure, img)
+		err = pushImage(*push, *insecure, art)
 	}
 	if err != nil {
 		fmt.Fprintln(stderr, "apigw-oci:", err)
 		return 1
 	}
-	digest, _ := img.Digest()
-	fmt.Fprintf(stdout, "%s\t%s (%d bytes of %s)\n", digest, *out, len(module), moduleFile)
+	digest, _ := art.Digest()
+	fmt.Fprintf(stdout, "%s\t%s (%s)\n", digest, *out, what)
 	if *push != "" {
 		fmt.Fprintf(stdout, "%s\t%s\n", digest, *push)
 	}
@@ -163,9 +185,14 @@ func layerOf(tarBytes []byte) (v1.Layer, error) {
 	}, tarball.WithMediaType(types.OCILayer), tarball.WithCompressedCaching)
 }
 
-// writeLayout writes img as the only image of an OCI image layout at dir. An existing dir is
+// artifact is what the command writes: the module's image, or the bridge's index.
+type artifact interface {
+	Digest() (v1.Hash, error)
+}
+
+// writeLayout writes art as the only entry of an OCI image layout at dir. An existing dir is
 // replaced only if it is a layout, so a mistyped -o cannot remove anything else.
-func writeLayout(dir, tag string, img v1.Image) error {
+func writeLayout(dir, tag string, art artifact) error {
 	if _, err := os.Stat(dir); err == nil {
 		if _, err := os.Stat(filepath.Join(dir, "oci-layout")); err != nil {
 			return fmt.Errorf("%s exists and is not an OCI image layout: not replacing it", dir)
@@ -178,10 +205,14 @@ func writeLayout(dir, tag string, img v1.Image) error {
 	if err != nil {
 		return err
 	}
-	return p.AppendImage(img, layout.WithAnnotations(map[string]string{"org.opencontainers.image.ref.name": tag}))
+	ann := layout.WithAnnotations(map[string]string{"org.opencontainers.image.ref.name": tag})
+	if idx, ok := art.(v1.ImageIndex); ok {
+		return p.AppendIndex(idx, ann)
+	}
+	return p.AppendImage(art.(v1.Image), ann)
 }
 
-func pushImage(ref string, insecure bool, img v1.Image) error {
+func pushImage(ref string, insecure bool, art artifact) error {
 	var opts []name.Option
 	if insecure {
 		opts = append(opts, name.Insecure)
@@ -190,5 +221,9 @@ func pushImage(ref string, insecure bool, img v1.Image) error {
 	if err != nil {
 		return err
 	}
-	return remote.Write(r, img, remote.WithAuthFromKeychain(authn.DefaultKeychain))
+	auth := remote.WithAuthFromKeychain(authn.DefaultKeychain)
+	if idx, ok := art.(v1.ImageIndex); ok {
+		return remote.WriteIndex(r, idx, auth)
+	}
+	return remote.Write(r, art.(v1.Image), auth)
 }

@@ -99,7 +99,8 @@ func TestGlobalLimitsWait(t *testing.T) {
 			}
 			d.LimitsSync = false
 			g.ResumeLimits(d, tt.status, body)
-			for again := 0; tt.status == 0 && d.LimitsWait != nil && again < 2; again++ { // a fast failure is sent up to twice more
+			// A fast failure is sent again, up to twice (lease: resends).
+			for i := 0; tt.status == 0 && d.LimitsWait != nil && i < 2; i++ {
 				g.ResumeLimits(d, 0, nil)
 			}
 			if d.LimitsWait != nil {
