@@ -6,7 +6,8 @@ GO        ?= go
 MODULE    := github.com/apigw-wasm/apigw-wasm
 WASM      := build/apigw.wasm
 # The module depends on every non-test Go source of these folders, and on the module files.
-WASM_SRCS := $(shell find plugin internal build/wasmbuild -name '*.go' ! -name '*_test.go' 2>/dev/null) go.mod go.sum
+WASM_SRCS := $(shell find plugin internal build/wasmbuild -name '*.go' ! -name '*_test.go' 2>/dev/null) go.mod go.sum \
+	$(wildcard plugin/default.pgo)
 TESTFLAGS ?=
 E2EFLAGS  ?=
 E2E_TIMEOUT ?= 25m
@@ -122,8 +123,16 @@ oci-limitd:
 bench: build redis
 	@command -v wrk >/dev/null || { echo "bench: installing wrk (Debian)"; \
 		apt-get install -y wrk >/dev/null 2>&1 || { apt-get update >/dev/null && apt-get install -y wrk >/dev/null; }; }
+	@command -v wat2wasm >/dev/null || { echo "bench: installing wabt (Debian), for the floor module's wat2wasm"; \
+		apt-get install -y wabt >/dev/null 2>&1 || { apt-get update >/dev/null && apt-get install -y wabt >/dev/null; }; }
 	@mkdir -p $(dir $(BENCH_REPORT))
 	$(GO) run ./bench $(if $(filter-out 0,$(BENCH_QUICK)),-quick) -out $(BENCH_REPORT) $(BENCH_FLAGS)
+
+# Profile-guided optimization: the request path's CPU profile (plugin's BenchmarkRequest of the
+# bench's (b) and (c), natively) into plugin/default.pgo, which go build uses for the module.
+# Run it again when the request path changes much (docs/performance.md).
+pgo:
+	$(GO) run ./bench pgo
 
 # Go benchmarks of internal/ and of the pipeline on the bench's requests: natively, then
 # compiled to js/wasm and run in V8 by Node.js (when node is installed), the engine Envoy uses.

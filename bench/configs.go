@@ -1,6 +1,9 @@
 package main
 
 import (
+	"fmt"
+	"strconv"
+
 	"github.com/apigw-wasm/apigw-wasm/bench/benchcfg"
 )
 
@@ -9,20 +12,25 @@ type benchConfig struct {
 	id       string
 	title    string
 	plugin   func(apis int) string // the wasm filter's plugin configuration; nil: no wasm filter
-	module   string                // package of another module than the plugin (attribution runs)
+	module   string                // another module than the plugin: a Go package, or a .wat file (attribution runs)
 	env      map[string]string     // environment variables of the wasm VM
 	native   bool                  // (e): Envoy's own filters do the routing work and a rate limit
 	wantPath string                // the path the upstream must see
 	direct   bool                  // the route names the cluster: the module does not set x-apigw-cluster
-	alt      bool                  // runs the module given by -alt-wasm instead of the plugin
+	alt      int                   // runs the alt-th module of -alt-wasm instead of the plugin (0: the plugin)
 	reply    string                // the route answers 200 with this body itself (direct_response): no upstream
 	global   bool                  // (g): the limits in Redis, through the bridge the driver starts (global.go)
 }
 
-// The issue's configurations a to e, issue 14's g, then the ones that attribute the plugin's
-// cost (run them with -configs, see docs/performance.md): n, h, i and gc.
+// The default run: (a), the floor (f), the empty Go module (n), the plugin's (b), (c), issue 14's
+// (g), (d) and the native peer (e); then the ones that attribute the plugin's cost or compare two
+// builds of it (run them with -configs, see docs/performance.md).
 var allConfigs = []*benchConfig{
 	{id: "a", title: "Envoy alone: router only, no wasm filter", wantPath: benchcfg.Path},
+	{id: "f", title: "floor: a proxy-wasm module in WebAssembly text that answers Continue to every callback (no Go)",
+		plugin: func(int) string { return "" }, module: "bench/plugins/floor/floor.wat", wantPath: benchcfg.Path, direct: true},
+	{id: "n", title: "empty Go module: plugin/abi's Base answers every callback, nothing else (bench/plugins/null)",
+		plugin: func(int) string { return "" }, module: "./bench/plugins/null", wantPath: benchcfg.Path, direct: true},
 	{id: "b", title: "plugin, one API with auth: none (host, env, template path, rewrite)",
 		plugin: func(int) string { return benchcfg.PluginConfig(false, 1) }, wantPath: "/internal/users/42"},
 	{id: "c", title: "plugin, auth: secret (hmac-sha256), usage plan rate 10^6/s + quota 10^9, 3 parameters",
@@ -33,16 +41,16 @@ var allConfigs = []*benchConfig{
 		plugin: func(n int) string { return benchcfg.PluginConfig(true, n) }, wantPath: "/internal/users/42?page=1"},
 	{id: "e", title: "native peer: Envoy route match + prefix rewrite + local_ratelimit (10^6/s), no wasm",
 		native: true, wantPath: "/internal/users/42"},
-	{id: "n", title: "attribution: a Go module that does nothing per request (SDK default contexts)",
-		plugin: func(int) string { return "" }, module: "./bench/plugins/null", wantPath: benchcfg.Path, direct: true},
 	{id: "h", title: "attribution: a Go module making only (b)'s host calls",
 		plugin: func(int) string { return "b" }, module: "./bench/plugins/hostcalls", wantPath: "/internal/users/42"},
 	{id: "j", title: "attribution: as (h), but all request headers read with one host call",
 		plugin: func(int) string { return "b-all" }, module: "./bench/plugins/hostcalls", wantPath: "/internal/users/42"},
 	{id: "i", title: "attribution: a Go module making only (c)'s host calls",
 		plugin: func(int) string { return "c" }, module: "./bench/plugins/hostcalls", wantPath: "/internal/users/42?page=1"},
-	{id: "o", title: "attribution: (c) with the module given by -alt-wasm (e.g. after wasm-opt -O3)",
-		plugin: func(int) string { return benchcfg.PluginConfig(true, 1) }, alt: true, wantPath: "/internal/users/42?page=1"},
+	{id: "p", title: "A/B: (b) with the module given by -alt-wasm (p2, p3, ...: its second, third, ...)",
+		plugin: func(int) string { return benchcfg.PluginConfig(false, 1) }, alt: 1, wantPath: "/internal/users/42"},
+	{id: "o", title: "A/B: (c) with the module given by -alt-wasm (o2, o3, ...: its second, third, ...)",
+		plugin: func(int) string { return benchcfg.PluginConfig(true, 1) }, alt: 1, wantPath: "/internal/users/42?page=1"},
 	{id: "gc", title: "attribution: (c) with the Go garbage collector off (GOGC=off in the VM)",
 		plugin: func(int) string { return benchcfg.PluginConfig(true, 1) }, env: map[string]string{"GOGC": "off"},
 		wantPath: "/internal/users/42?page=1"},
@@ -52,6 +60,15 @@ func configByID(id string) *benchConfig {
 	for _, c := range allConfigs {
 		if c.id == id {
 			return c
+		}
+	}
+	// p2, o3, ...: (b) or (c) with another module of -alt-wasm.
+	if len(id) > 1 && (id[0] == 'p' || id[0] == 'o') {
+		if n, err := strconv.Atoi(id[1:]); err == nil && n > 1 {
+			c := *configByID(id[:1])
+			c.id, c.alt = id, n
+			c.title = fmt.Sprintf("A/B: (%s) with module %d of -alt-wasm", map[byte]string{'p': "b", 'o': "c"}[id[0]], n)
+			return &c
 		}
 	}
 	return nil

@@ -41,7 +41,7 @@ func hostcallsMain(args []string) error {
 	defer cache.Close(ctx)
 	for _, id := range splitList(*cfgs) {
 		c := configByID(id)
-		if c == nil || c.plugin == nil || c.module != "" || c.alt || c.env != nil || c.native {
+		if c == nil || c.plugin == nil || c.module != "" || c.alt > 0 || c.env != nil || c.native {
 			return fmt.Errorf("configuration %q: only the plugin's own configurations (b, c, d) can be counted", id)
 		}
 		start := time.Now()

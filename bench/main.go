@@ -1,12 +1,15 @@
-// Command bench measures what the plugin costs inside Envoy, side by side with Envoy alone and
-// with Envoy's native local_ratelimit filter (issue 7). `make bench` runs it; see
-// docs/performance.md for what it measures and how to read the report.
+// Command bench measures what the plugin costs inside Envoy, side by side with Envoy alone, the
+// floor of any proxy-wasm module, an empty Go module and Envoy's native local_ratelimit filter
+// (issues 7 and 15). `make bench` runs it; see docs/performance.md for what it measures and
+// how to read the report.
 //
 //	go run ./bench [flags]            the side-by-side run; the report goes to stdout (and -out)
 //	go run ./bench size [flags]       the wasm module's size, per Go package
 //	go run ./bench v8prof FILE        a V8 CPU profile of the wasm code, per function
 //	go run ./bench hostcalls [flags]  the host calls one request of (b) and (c) makes (wazero, no Envoy)
 //	go run ./bench calib [flags]      the time of single host calls inside Envoy (plugins/calib)
+//	go run ./bench pgo [flags]        the request path's CPU profile for PGO, into plugin/default.pgo
+//	go run ./bench v8host [flags] M…  builds of the module compared in V8 (Node.js), without Envoy
 //	go run ./bench upstream -addr A   the upstream server the run starts (internal)
 //
 // Every configuration is a separate Envoy, started through func-e's Go library as the tests do,
@@ -48,6 +51,18 @@ func main() {
 				os.Exit(1)
 			}
 			return
+		case "pgo":
+			if err := pgoMain(os.Args[2:]); err != nil {
+				fmt.Fprintln(os.Stderr, "bench pgo:", err)
+				os.Exit(1)
+			}
+			return
+		case "v8host":
+			if err := v8hostMain(os.Args[2:]); err != nil {
+				fmt.Fprintln(os.Stderr, "bench v8host:", err)
+				os.Exit(1)
+			}
+			return
 		case "size":
 			if err := sizeMain(os.Args[2:]); err != nil {
 				fmt.Fprintln(os.Stderr, "bench size:", err)
@@ -65,7 +80,7 @@ func main() {
 // settings are the run's knobs; quick mode shrinks them.
 type settings struct {
 	wasm          string
-	altWasm       string
+	altWasm       []string
 	envoy         string
 	concurrencies []int
 	configs       []string
@@ -94,10 +109,10 @@ func runMain(args []string) error {
 	quick := fs.Bool("quick", os.Getenv("BENCH_QUICK") != "" && os.Getenv("BENCH_QUICK") != "0",
 		"a short run to check the setup (also BENCH_QUICK=1): 1 run of 3 s, concurrency 1, growth to 100,000")
 	fs.StringVar(&s.wasm, "wasm", "build/apigw.wasm", "the plugin module")
-	fs.StringVar(&s.altWasm, "alt-wasm", "", "module that configuration (o) runs instead of -wasm")
+	altWasm := fs.String("alt-wasm", "", "modules (comma-separated) that configurations (p) and (o), (p2) and (o2), ... run instead of -wasm: A/B of builds")
 	fs.StringVar(&s.envoy, "envoy", os.Getenv("ENVOY_PATH"), "Envoy binary (default $ENVOY_PATH, else build/envoy.sh)")
 	conc := fs.String("concurrency", "1,2", "Envoy --concurrency values to run")
-	cfgs := fs.String("configs", "a,b,c,g,d,e", "configurations to run (see -list)")
+	cfgs := fs.String("configs", "a,f,n,b,c,g,d,e", "configurations to run (see -list)")
 	fs.IntVar(&s.runs, "runs", 3, "repetitions of each measurement; medians are reported")
 	fs.DurationVar(&s.satDuration, "duration", 10*time.Second, "length of one saturation (wrk) run")
 	fs.DurationVar(&s.latDuration, "lat-duration", 5*time.Second, "length of one fixed-rate latency run")
@@ -136,6 +151,7 @@ func runMain(args []string) error {
 		return fmt.Errorf("-concurrency: %v", err)
 	}
 	s.configs = splitList(*cfgs)
+	s.altWasm = splitList(*altWasm)
 	s.growthConfigs = splitList(*gcfgs)
 	for _, id := range append(append([]string{}, s.configs...), s.growthConfigs...) {
 		if configByID(id) == nil {

@@ -52,6 +52,7 @@ type runner struct {
 	envoyVersion string
 	wasmSize     int64
 	modules      map[string]string // package -> module file, for attribution configurations
+	altNames     []string          // -alt-wasm as given
 	results      map[resultKey]*cfgResult
 	loads        []string // /proc/loadavg when each phase starts and ends: how busy the machine was
 }
@@ -66,6 +67,7 @@ func loadavg() string {
 }
 
 func newRunner(s settings) (*runner, error) {
+	s.altWasm = slices.Clone(s.altWasm)
 	r := &runner{s: s, results: map[resultKey]*cfgResult{}, modules: map[string]string{}}
 	st, err := os.Stat(s.wasm)
 	if err != nil {
@@ -101,12 +103,24 @@ func newRunner(s settings) (*runner, error) {
 		return nil, err
 	}
 	r.s.wasm = wasmCopy
+	r.altNames = slices.Clone(s.altWasm)
+	for i, alt := range s.altWasm {
+		altCopy := filepath.Join(r.work, fmt.Sprintf("alt%d.wasm", i+1))
+		if b, err := os.ReadFile(alt); err != nil {
+			r.close()
+			return nil, err
+		} else if err := os.WriteFile(altCopy, b, 0o644); err != nil {
+			r.close()
+			return nil, err
+		}
+		r.s.altWasm[i] = altCopy
+	}
 	for _, id := range s.configs {
 		c := configByID(id)
 		if c.module == "" || r.modules[c.module] != "" {
 			continue
 		}
-		out := filepath.Join(r.work, filepath.Base(c.module)+".wasm")
+		out := filepath.Join(r.work, strings.TrimSuffix(filepath.Base(c.module), ".wat")+".wasm")
 		if err := buildModule(c.module, out); err != nil {
 			r.close()
 			return nil, err
@@ -148,9 +162,16 @@ func findEnvoy(path string) (bin, version string, err error) {
 	return path, version, nil
 }
 
-// buildModule builds the Go package pkg into the proxy-wasm module out, with upstream Go.
+// buildModule builds a proxy-wasm module: a Go package with upstream Go, or a module in
+// WebAssembly text (.wat) with wabt's wat2wasm (make bench installs it when missing).
 func buildModule(pkg, out string) error {
 	cmd := exec.Command("go", "run", "./build/wasmbuild", "-o", out, pkg)
+	if strings.HasSuffix(pkg, ".wat") {
+		if _, err := exec.LookPath("wat2wasm"); err != nil {
+			return fmt.Errorf("building %s: wat2wasm is not installed (Debian: apt-get install -y wabt; make bench does it)", pkg)
+		}
+		cmd = exec.Command("wat2wasm", pkg, "-o", out)
+	}
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	if err := cmd.Run(); err != nil {
 		return fmt.Errorf("building %s: %v", pkg, err)
@@ -252,13 +273,11 @@ func (r *runner) phase(conc int) error {
 		switch {
 		case c.module != "":
 			wasm = r.modules[c.module]
-		case c.alt:
-			if r.s.altWasm == "" {
-				return fmt.Errorf("configuration (o) needs -alt-wasm")
+		case c.alt > 0:
+			if c.alt > len(r.s.altWasm) {
+				return fmt.Errorf("configuration (%s) needs a module %d in -alt-wasm", c.id, c.alt)
 			}
-			if wasm, err = filepath.Abs(r.s.altWasm); err != nil {
-				return err
-			}
+			wasm = r.s.altWasm[c.alt-1]
 		}
 		e, err := startEnvoy(c, conc, r.s, filepath.Join(r.work, fmt.Sprintf("c%d-%s", conc, id)), r.upstreamAddr, wasm)
 		if err != nil {

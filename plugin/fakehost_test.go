@@ -1,11 +1,13 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/apigw-wasm/apigw-wasm/internal/limit"
 	"github.com/apigw-wasm/apigw-wasm/plugin/abi"
@@ -33,7 +35,57 @@ type fakeHost struct {
 	callHeaders [][2]string
 	callBody    []byte
 	deleted     map[uint32]bool // contexts Envoy deleted
+
+	// Values the host returns are views of a buffer that the next callback reuses, as in the
+	// wasm build (plugin/abi's arena): ret[base:off] are this callback's, and enter overwrites
+	// them unless keepReturned was called. A view the plugin reads after its callback then
+	// reads poison.
+	ret       []byte
+	base, off int
+	keep      bool
 }
+
+// poison is what a reused buffer holds: no header, path or address is made of it.
+const poison = 0xEE
+
+// give returns s as a view of the host's buffer.
+func (f *fakeHost) give(s string) string {
+	if s == "" {
+		return ""
+	}
+	if f.off+len(s) > len(f.ret) {
+		// A new buffer; the old one is left to the views of it (as plugin/abi's arena does).
+		f.ret, f.base, f.off = make([]byte, max(64<<10, len(s))), 0, 0
+	}
+	b := f.ret[f.off : f.off+len(s)]
+	copy(b, s)
+	f.off += len(s)
+	return unsafe.String(&b[0], len(b))
+}
+
+// newCallback starts a callback: the previous one's buffers are poisoned and reused, unless
+// kept.
+func (f *fakeHost) newCallback() {
+	if f.keep {
+		f.base, f.keep = f.off, false
+		return
+	}
+	for i := f.base; i < f.off; i++ {
+		f.ret[i] = poison
+	}
+	f.off = f.base
+}
+
+func (f *fakeHost) returned(s string) bool {
+	if s == "" || f.off == f.base {
+		return false
+	}
+	p := uintptr(unsafe.Pointer(unsafe.StringData(s)))
+	start := uintptr(unsafe.Pointer(&f.ret[f.base]))
+	return p >= start && p < start+uintptr(f.off-f.base)
+}
+
+func (f *fakeHost) keepReturned() { f.keep = true }
 
 type fakeStream struct {
 	request, response [][2]string
@@ -70,8 +122,10 @@ func newFakeHost(config string) *fakeHost {
 	}
 }
 
-// enter makes id the current context, as the host does before a callback.
+// enter makes id the current context, as the host does before a callback, and starts the
+// callback.
 func (f *fakeHost) enter(id uint32) *fakeStream {
+	f.newCallback()
 	f.current = id
 	s := f.streams[id]
 	if s == nil {
@@ -81,7 +135,14 @@ func (f *fakeHost) enter(id uint32) *fakeStream {
 	return s
 }
 
-func (f *fakeHost) stream() *fakeStream { return f.enter(f.current) }
+func (f *fakeHost) stream() *fakeStream {
+	s := f.streams[f.current]
+	if s == nil {
+		s = &fakeStream{props: map[string]string{}}
+		f.streams[f.current] = s
+	}
+	return s
+}
 
 func (f *fakeHost) failure(op string) error {
 	if st, ok := f.fail[op]; ok {
@@ -114,7 +175,7 @@ func (f *fakeHost) buffer(b abi.BufferType, start, size int) (string, error) {
 	if start > len(all) {
 		return "", nil
 	}
-	return all[start:min(len(all), start+size)], nil
+	return f.give(all[start:min(len(all), start+size)]), nil
 }
 
 func (f *fakeHost) setBuffer(b abi.BufferType, data []byte) error {
@@ -140,13 +201,13 @@ func (f *fakeHost) headerPairs(m abi.MapType) (string, error) {
 	if err := f.failure("headers"); err != nil {
 		return "", err
 	}
-	return string(abi.AppendPairs(nil, *f.headerMap(m))), nil
+	return f.give(string(abi.AppendPairs(nil, *f.headerMap(m)))), nil
 }
 
 func (f *fakeHost) header(m abi.MapType, name string) (string, bool, error) {
 	for _, kv := range *f.headerMap(m) {
 		if kv[0] == name {
-			return kv[1], true, nil
+			return f.give(kv[1]), true, nil
 		}
 	}
 	return "", false, nil
@@ -156,7 +217,8 @@ func (f *fakeHost) setHeader(m abi.MapType, name, value string) error {
 	if err := f.failure("set header"); err != nil {
 		return err
 	}
-	name = strings.ToLower(name) // Envoy's header maps hold lowercase names
+	// Envoy copies what it is given and holds lowercase names.
+	name, value = strings.ToLower(name), strings.Clone(value)
 	hm := f.headerMap(m)
 	out := (*hm)[:0:0]
 	done := false
@@ -190,16 +252,16 @@ func (f *fakeHost) removeHeader(m abi.MapType, name string) error {
 
 func (f *fakeHost) property(path string) (string, bool, error) {
 	v, ok := f.stream().props[path]
-	return v, ok, nil
+	return f.give(v), ok, nil
 }
 
 func (f *fakeHost) sharedData(key string) (string, uint32, bool, error) {
 	v, cas, found, err := f.shared.Get(key)
-	return string(v), cas, found, err
+	return f.give(string(v)), cas, found, err
 }
 
 func (f *fakeHost) setSharedData(key string, value []byte, cas uint32) error {
-	return f.shared.Set(key, value, cas)
+	return f.shared.Set(strings.Clone(key), value, cas)
 }
 
 func (f *fakeHost) sendReply(status int, headers [][2]string, body []byte, details string) error {
@@ -210,9 +272,9 @@ func (f *fakeHost) sendReply(status int, headers [][2]string, body []byte, detai
 	if s.reply != nil {
 		return &hostError{op: "send local response", status: abi.StatusBadArgument}
 	}
-	r := &fakeReply{status: status, body: append([]byte(nil), body...), details: details}
+	r := &fakeReply{status: status, body: append([]byte(nil), body...), details: strings.Clone(details)}
 	for _, kv := range headers {
-		r.headers = append(r.headers, [2]string{strings.ToLower(kv[0]), kv[1]})
+		r.headers = append(r.headers, [2]string{strings.ToLower(kv[0]), strings.Clone(kv[1])})
 	}
 	s.reply = r
 	return nil
@@ -240,7 +302,11 @@ func (f *fakeHost) httpCall(cluster string, headers [][2]string, body []byte, ti
 	if err := f.failure("http call"); err != nil {
 		return 0, err
 	}
-	f.calls = append(f.calls, fakeCall{f.current, cluster, headers, body, timeout})
+	var hs [][2]string
+	for _, kv := range headers {
+		hs = append(hs, [2]string{strings.Clone(kv[0]), strings.Clone(kv[1])})
+	}
+	f.calls = append(f.calls, fakeCall{f.current, strings.Clone(cluster), hs, bytes.Clone(body), timeout})
 	return uint32(len(f.calls)), nil
 }
 
@@ -250,7 +316,7 @@ func (f *fakeHost) defineCounter(name string) (uint32, error) {
 			return uint32(i + 1), nil
 		}
 	}
-	f.names = append(f.names, name)
+	f.names = append(f.names, strings.Clone(name))
 	return uint32(len(f.names)), nil
 }
 

@@ -35,6 +35,12 @@ type host interface {
 
 	defineCounter(name string) (uint32, error)
 	increment(id uint32, delta int64) error
+
+	// Values the host returns (headers, properties, shared data, buffers) are views of its
+	// buffers, which the next callback reuses. returned reports whether s is one of this
+	// callback's; keepReturned makes all of this callback's outlive it.
+	returned(s string) bool
+	keepReturned()
 }
 
 // hostError is a host call that failed.

@@ -48,22 +48,28 @@ func (abiHost) headerPairs(m abi.MapType) (string, error) {
 
 func (abiHost) header(m abi.MapType, name string) (string, bool, error) {
 	v, st := abi.HeaderValue(m, name)
-	if st == abi.StatusNotFound {
+	switch st {
+	case abi.StatusOK:
+		return v, true, nil
+	case abi.StatusNotFound:
 		return "", false, nil
 	}
-	return v, st == abi.StatusOK, fail("get header "+name, st)
+	return "", false, &hostError{op: "get header " + name, status: st}
 }
 
 func (abiHost) setHeader(m abi.MapType, name, value string) error {
-	return fail("set header "+name, abi.ReplaceHeader(m, name, value))
+	// The op's name is made only on failure: this runs for every header the gateway writes.
+	if st := abi.ReplaceHeader(m, name, value); st != abi.StatusOK {
+		return &hostError{op: "set header " + name, status: st}
+	}
+	return nil
 }
 
 func (abiHost) removeHeader(m abi.MapType, name string) error {
-	st := abi.RemoveHeader(m, name)
-	if st == abi.StatusNotFound {
-		return nil
+	if st := abi.RemoveHeader(m, name); st != abi.StatusOK && st != abi.StatusNotFound {
+		return &hostError{op: "remove header " + name, status: st}
 	}
-	return fail("remove header "+name, st)
+	return nil
 }
 
 func (abiHost) property(path string) (string, bool, error) {
@@ -117,3 +123,7 @@ func (abiHost) defineCounter(name string) (uint32, error) {
 func (abiHost) increment(id uint32, delta int64) error {
 	return fail("increment metric", abi.IncrementMetric(id, delta))
 }
+
+func (abiHost) returned(s string) bool { return abi.Returned(s) }
+
+func (abiHost) keepReturned() { abi.KeepReturned() }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
@@ -11,7 +12,8 @@ import (
 )
 
 // httpContext is one request: it hands the gateway views of the request and of the response,
-// and carries out what the gateway decides.
+// and carries out what the gateway decides. The VM reuses it for a later request once this one
+// is deleted (reset).
 type httpContext struct {
 	id          uint32
 	root        *rootContext // nil for a request of an unknown root: it gets 500
@@ -27,6 +29,20 @@ type httpContext struct {
 	sawResponse bool       // response headers passed this filter
 	status      int        // the status the client got, for metrics
 	code        reply.Code // the gateway answer the client got, for metrics
+
+	// The gateway's views and its decision, kept here so that a request allocates none of them.
+	headers  gateway.HeaderList
+	request  gateway.Request
+	resp     response
+	exchange *gateway.Exchange
+}
+
+// reset makes the context new for another request, keeping the header list's memory. Nothing
+// may hold the context, its request or its decision any more: the host has deleted it.
+func (h *httpContext) reset() {
+	headers := h.headers
+	headers.Reset()
+	*h = httpContext{headers: headers, exchange: h.exchange}
 }
 
 func (h *httpContext) gateway() *gateway.Gateway {
@@ -73,7 +89,7 @@ func (h *httpContext) onRequestHeaders(end bool) abi.Action {
 	authority, _ := headers.Get(":authority")
 	method, _ := headers.Get(":method")
 	path, _ := headers.Get(":path")
-	d := gw.Handle(&gateway.Request{
+	h.request = gateway.Request{
 		Authority: authority,
 		Method:    method,
 		Path:      path,
@@ -81,8 +97,11 @@ func (h *httpContext) onRequestHeaders(end bool) abi.Action {
 		Source:    source,
 		RequestID: h.requestID,
 		Headers:   headers,
-	})
-	h.decision, h.bodyEnd = d, end
+	}
+	if h.exchange == nil {
+		h.exchange = new(gateway.Exchange)
+	}
+	h.decision, h.bodyEnd = gw.HandleIn(h.exchange, &h.request), end
 	return h.proceed(false)
 }
 
@@ -104,6 +123,8 @@ func (h *httpContext) proceed(answered bool) abi.Action {
 		if h.root.limits.wait(h, d.LimitsWait.Call()) {
 			// Held at headers until the answer; a body that arrives meanwhile is buffered.
 			h.waitLimits = true
+			// The pipeline goes on in the answer's callback, on this callback's buffers.
+			h.host.keepReturned()
 			return abi.Pause
 		}
 		gw.ResumeLimits(d, 0, nil) // not sent: a failed call
@@ -123,6 +144,9 @@ func (h *httpContext) proceed(answered bool) abi.Action {
 			// the body has been checked. The watch answers if Envoy never delivers it.
 			h.waitBody = true
 			h.root.watch.hold(h)
+			// The request and all the pipeline made of it view the host's buffers of this
+			// callback until Resume runs, in a later one.
+			h.host.keepReturned()
 			return abi.Pause
 		}
 		// The whole body came while the request waited for the store (or there is none):
@@ -191,7 +215,9 @@ func (h *httpContext) requestHeaders() (*gateway.HeaderList, error) {
 	if err != nil {
 		return nil, err
 	}
-	l := &gateway.HeaderList{Fields: make([]gateway.Field, 0, abi.PairCount(raw))}
+	l := &h.headers
+	l.Reset()
+	l.Fields = slices.Grow(l.Fields, abi.PairCount(raw))
 	if !abi.ParsePairs(raw, func(name, value string) {
 		l.Fields = append(l.Fields, gateway.Field{Name: name, Value: value})
 	}) {
@@ -258,6 +284,14 @@ func (h *httpContext) apply(d *gateway.Decision) abi.Action {
 	if d.Reply != nil {
 		return h.send(d.Reply)
 	}
+	// The response headers are set in a later callback: those that view a buffer of this one
+	// (a CORS policy echoes the request's Origin) must outlive it.
+	for _, kv := range d.ResponseHeaders {
+		if h.host.returned(kv[1]) {
+			h.host.keepReturned()
+			break
+		}
+	}
 	for _, kv := range d.SetHeaders {
 		if err := h.host.setHeader(abi.RequestHeaders, kv[0], kv[1]); err != nil {
 			h.hostFailed(err)
@@ -310,13 +344,13 @@ func (h *httpContext) onResponseHeaders(bool) abi.Action {
 	if h.replied || h.decision == nil || gw == nil {
 		return abi.Continue // our own reply already carries its headers
 	}
-	resp := response{h: h}
-	act := gw.Respond(h.decision, &resp)
+	h.resp = response{h: h}
+	act := gw.Respond(h.decision, &h.resp)
 	if act.Reply != nil {
 		// In place of a reply the router made: Envoy sends it directly, the router's is dropped.
 		return h.send(act.Reply)
 	}
-	h.status = resp.Status()
+	h.status = h.resp.Status()
 	for _, kv := range act.SetHeaders {
 		if err := h.host.setHeader(abi.ResponseHeaders, kv[0], kv[1]); err != nil {
 			h.hostFailed(err)

@@ -213,3 +213,67 @@ func TestBodyWatchOff(t *testing.T) {
 		t.Fatalf("logs %q, tick period %d", tv.host.logs, tv.host.tick[tv.root])
 	}
 }
+
+const heldConfig = `{"services":[{"id":"s","default_domain":"s.example.com","apis":[
+  {"id":"form","path":"=/form","method":"POST","parameters":[{"name":"name","position":"body","required":true}],
+   "cors":{"allow_origins":["https://app.example.com"],"allow_methods":["GET","POST"],"allow_credentials":true},
+   "backend":{"type":"http","cluster":"c"}},
+  {"id":"get","path":"/g/{id}","cors":{"allow_origins":["https://app.example.com"],"allow_methods":["GET","POST"],"allow_credentials":true},
+   "backend":{"type":"http","cluster":"c","path":"/in/{id}"}},
+  {"id":"plain","path":"/plain","backend":{"type":"http","cluster":"c"}}]}]}`
+
+// TestReturnedBuffersOutliveTheirCallback: what the host returned in one callback (header
+// values, the source address) and the plugin still reads in a later one is valid then, after
+// other requests' callbacks have reused the host's buffers (the fake host poisons what it
+// reuses, as plugin/abi's arena reuses it): a request held for its body is resumed on its own
+// headers and address, and a CORS response echoes the request's Origin.
+func TestReturnedBuffersOutliveTheirCallback(t *testing.T) {
+	const origin = "https://app.example.com"
+	source := map[string]string{propSourceAddress: "10.1.2.3:5000"}
+	for _, c := range []struct {
+		name     string
+		headers  [][2]string
+		body     string // "": the headers end the request
+		wantPath string
+	}{
+		{"held for its body", append(formHeaders("/release/form"), [2]string{"origin", origin}), "name=a", "/form"},
+		{"not held", [][2]string{{":authority", "s.example.com"}, {":method", "GET"}, {":path", "/release/g/7"}, {"origin", origin}}, "", "/in/7"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			tv, ok := startVM(t, heldConfig)
+			if !ok {
+				t.Fatalf("start failed: %q", tv.host.logs)
+			}
+			id, s, act := tv.request(c.headers, c.body == "", source)
+			if c.body != "" && act != abi.Pause {
+				t.Fatalf("the request was not held: %v %+v", act, s.reply)
+			}
+			// Other requests in between: their callbacks reuse the host's buffers.
+			for i := range 3 {
+				oid, os, _ := tv.request([][2]string{{":authority", "s.example.com"}, {":method", "GET"},
+					{":path", "/release/plain/" + strings.Repeat("x", 40*i)}, {"x-other", strings.Repeat("y", 100)}}, true,
+					map[string]string{propSourceAddress: "192.168.9.9:1"})
+				tv.respond(oid, [][2]string{{":status", "200"}}, true, nil)
+				tv.finish(oid)
+				if get(os.request, "x-real-ip") != "192.168.9.9" {
+					t.Fatalf("other request: %v %+v", os.request, os.reply)
+				}
+			}
+			if c.body != "" {
+				tv.host.enter(id)
+				s.body = []byte(c.body)
+				if act := tv.vm.OnRequestBody(id, len(s.body), true); act != abi.Continue || s.reply != nil {
+					t.Fatalf("body: %v %+v", act, s.reply)
+				}
+			}
+			if get(s.request, ":path") != c.wantPath || get(s.request, "x-real-ip") != "10.1.2.3" || get(s.request, "x-api-id") != "form" && c.body != "" {
+				t.Fatalf("upstream headers: %q", s.request)
+			}
+			tv.respond(id, [][2]string{{":status", "200"}}, true, nil)
+			if get(s.response, "access-control-allow-origin") != origin || get(s.response, "access-control-allow-credentials") != "true" {
+				t.Fatalf("response headers: %q", s.response)
+			}
+			tv.finish(id)
+		})
+	}
+}

@@ -12,14 +12,35 @@ import (
 // in a callback is recovered here: the VM keeps serving, and a request that was being decided
 // gets 500.
 type vm struct {
-	host    host
-	roots   map[uint32]*rootContext
-	streams map[uint32]*httpContext
-	calls   map[uint32]*limitCall // calls to the limits' store in flight, by token (limits.go)
+	host     host
+	roots    map[uint32]*rootContext
+	lastRoot *rootContext // the root of the last request: most VMs have one
+	streams  contextTable
+	// free are contexts of ended requests, reused by the next ones with the memory they
+	// grew (header list, request, response, decision): a request then allocates no context.
+	free  []*httpContext
+	calls map[uint32]*limitCall // calls to the limits' store in flight, by token (limits.go)
 }
 
+// maxFree bounds the contexts kept for reuse: about the requests a worker has in flight.
+const maxFree = 1024
+
 func newVM(h host) *vm {
-	return &vm{host: h, roots: map[uint32]*rootContext{}, streams: map[uint32]*httpContext{}, calls: map[uint32]*limitCall{}}
+	return &vm{host: h, roots: map[uint32]*rootContext{}, calls: map[uint32]*limitCall{}}
+}
+
+// newStream is a request's context, reused when one is free.
+func (v *vm) newStream(id uint32, root *rootContext) *httpContext {
+	var h *httpContext
+	if n := len(v.free); n > 0 {
+		h, v.free[n-1] = v.free[n-1], nil
+		v.free = v.free[:n-1]
+	} else {
+		h = new(httpContext)
+	}
+	h.id, h.root, h.host = id, root, v.host
+	v.streams.put(h)
+	return h
 }
 
 // recovered logs a panic of a callback; what the request gets is the caller's business.
@@ -49,8 +70,13 @@ func (v *vm) OnContextCreate(id, parent uint32) {
 		v.roots[id] = &rootContext{id: id, host: v.host, calls: v.calls}
 		return
 	}
-	// A request of an unknown root (cannot happen with Envoy) has no gateway: it gets 500.
-	v.streams[id] = &httpContext{id: id, root: v.roots[parent], host: v.host}
+	root := v.lastRoot
+	if root == nil || root.id != parent {
+		// A request of an unknown root (cannot happen with Envoy) has no gateway: it gets 500.
+		root = v.roots[parent]
+		v.lastRoot = root
+	}
+	v.newStream(id, root)
 }
 
 func (v *vm) OnRequestHeaders(id uint32, _ int, end bool) (action abi.Action) {
@@ -90,17 +116,28 @@ func (v *vm) OnLog(id uint32) {
 }
 
 func (v *vm) OnDelete(id uint32) {
-	if h := v.streams[id]; h != nil {
+	if h := v.streams.remove(id); h != nil {
 		if h.waitBody && h.root != nil {
 			h.root.watch.release(h) // a request that ended without on_log (the client went away)
 		}
-		h.gone = true // an answer of the limits' store may still come for it
-		delete(v.streams, id)
+		if h.waitLimits {
+			// A call of the limits' store holds the context: its answer may still come
+			// (limitsAnswered), so the context is not reused.
+			h.gone = true
+			return
+		}
+		if len(v.free) < maxFree {
+			h.reset()
+			v.free = append(v.free, h)
+		}
 		return
 	}
-	if _, ok := v.roots[id]; ok {
+	if r := v.roots[id]; r != nil {
 		v.forgetCalls(id)
 		delete(v.roots, id)
+		if v.lastRoot == r {
+			v.lastRoot = nil
+		}
 	}
 }
 
@@ -129,10 +166,8 @@ func (v *vm) OnHTTPCallResponse(_, token uint32, headers, bodySize, trailers int
 // stream finds a request's context; one the host never announced is made on the spot, so that
 // a callback for it is answered rather than dropped.
 func (v *vm) stream(id uint32) *httpContext {
-	h := v.streams[id]
-	if h == nil {
-		h = &httpContext{id: id, host: v.host}
-		v.streams[id] = h
+	if h := v.streams.get(id); h != nil {
+		return h
 	}
-	return h
+	return v.newStream(id, nil)
 }

@@ -177,3 +177,70 @@ func hostcallsTable(res *wasmhost.Result) string {
 		res.Calls.HostCalls(), res.Calls.GuestCalls(), res.DataReturns.Total())
 	return b.String()
 }
+
+// TestHeldRequestAfterArenaReuse runs the module (wazero's compiler) as a worker's VM runs it
+// in Envoy: a request is held for its body while other requests go through, then its body
+// comes. The buffers the host returned to the held request's first callback (its headers, its
+// address) are by then memory that every callback of the other requests reused, unless the
+// plugin kept them (plugin/abi's arena): the held request must still be decided on its own
+// headers (content type, path, Origin) and address. A request that is not held, whose CORS
+// response echoes its Origin in a later callback, is checked the same way.
+func TestHeldRequestAfterArenaReuse(t *testing.T) {
+	const origin = "https://app.example.com"
+	const config = `{"services":[{"id":"s","default_domain":"s.example.com","apis":[
+	  {"id":"form","path":"=/form","method":"POST","parameters":[{"name":"name","position":"body","required":true}],
+	   "cors":{"allow_origins":["https://app.example.com"],"allow_methods":["GET","POST"],"allow_credentials":true},
+	   "backend":{"type":"http","cluster":"c"}},
+	  {"id":"get","path":"/g/{id}","cors":{"allow_origins":["https://app.example.com"],"allow_methods":["GET"],"allow_credentials":true},
+	   "backend":{"type":"http","cluster":"c","path":"/in/{id}"}},
+	  {"id":"plain","path":"/plain","backend":{"type":"http","cluster":"c"}}]}]}`
+	h, err := wasmhost.New(t.Context(), hostcallsModule(t), []byte(config), wasmhost.WithSourceAddress("10.1.2.3:5000"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	others := func() error {
+		for i := range 20 {
+			res, err := h.Request(wasmhost.Request{Headers: [][2]string{{":authority", "s.example.com"}, {":method", "GET"},
+				{":path", "/release/plain/" + strings.Repeat("p", i*7)}, {":scheme", "http"}, {"x-filler", strings.Repeat("f", 50+i*13)}}})
+			if err != nil {
+				return err
+			}
+			if !res.Upstream {
+				return fmt.Errorf("another request was answered: %+v", res.LocalReply)
+			}
+		}
+		return nil
+	}
+	for _, c := range []struct {
+		name     string
+		headers  [][2]string
+		body     []byte
+		wantPath string
+	}{
+		{"held for its body", [][2]string{{":authority", "s.example.com"}, {":method", "POST"}, {":path", "/release/form"},
+			{":scheme", "http"}, {"content-type", "application/x-www-form-urlencoded"}, {"origin", origin}}, []byte("name=a"), "/form"},
+		{"not held", [][2]string{{":authority", "s.example.com"}, {":method", "GET"}, {":path", "/release/g/7"},
+			{":scheme", "http"}, {"origin", origin}}, nil, "/in/7"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			// The others run after the request's headers: before its body, or before its response.
+			res, err := h.Request(wasmhost.Request{Headers: c.headers, Body: c.body, Meanwhile: others})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.LocalReply != nil {
+				t.Fatalf("answered %d: %s", res.LocalReply.Status, res.LocalReply.Body)
+			}
+			if p, _ := wasmhost.Header(res.UpstreamHeaders, ":path"); p != c.wantPath {
+				t.Fatalf("upstream :path %q, want %q", p, c.wantPath)
+			}
+			if ip, _ := wasmhost.Header(res.UpstreamHeaders, "x-real-ip"); ip != "10.1.2.3" {
+				t.Fatalf("upstream x-real-ip %q", ip)
+			}
+			if o, _ := wasmhost.Header(res.ResponseHeaders, "access-control-allow-origin"); o != origin {
+				t.Fatalf("response access-control-allow-origin %q, want %q", o, origin)
+			}
+		})
+	}
+}

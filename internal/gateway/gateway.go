@@ -90,6 +90,7 @@ type Decision struct {
 
 	requestID string
 	respBuf   [9][2]string // ResponseHeaders without an allocation: the id, 4 CORS and 4 limit headers
+	setBuf    [][2]string  // SetHeaders' memory, kept when an Exchange is reused
 }
 
 // Gateway runs the pipeline over one immutable configuration.
@@ -172,12 +173,26 @@ var pipeline = []step{
 
 // Handle runs the pipeline for r.
 func (g *Gateway) Handle(r *Request) *Decision {
-	// One allocation for the decision and the pipeline's state.
-	both := &struct {
-		d  Decision
-		st state
-	}{}
-	d, st := &both.d, &both.st
+	return g.HandleIn(new(Exchange), r) // one allocation for the decision and the pipeline's state
+}
+
+// Exchange holds a request's Decision and the pipeline's state, so that a caller that handles
+// many requests can keep one per request in flight and reuse it: HandleIn then allocates
+// neither. The zero value is ready to use.
+type Exchange struct {
+	d  Decision
+	st state
+}
+
+// HandleIn is Handle with the decision and the pipeline's state in x, which it overwrites: x
+// may be reused once nothing reads the Decision of its last request (Resume and Respond
+// included).
+func (g *Gateway) HandleIn(x *Exchange, r *Request) *Decision {
+	setBuf := x.d.setBuf[:0] // keep the upstream headers' memory
+	clear(setBuf[:cap(setBuf)])
+	*x = Exchange{}
+	d, st := &x.d, &x.st
+	d.setBuf = setBuf
 	st.g, st.r, st.d = g, r, d
 	d.requestID = r.RequestID
 	st.uri, st.q, _ = strings.Cut(r.Path, "?")
@@ -573,7 +588,10 @@ func (st *state) route(cluster, authority, path string, timeout time.Duration) {
 	}
 	h := st.d.SetHeaders
 	if h == nil {
-		h = make([][2]string, 0, 12)
+		h = st.d.setBuf[:0]
+		if cap(h) == 0 {
+			h = make([][2]string, 0, 12)
+		}
 	}
 	h = append(h,
 		[2]string{st.g.cfg.ClusterHeader, cluster},
@@ -592,7 +610,7 @@ func (st *state) route(cluster, authority, path string, timeout time.Duration) {
 	for name, value := range st.defaults.Headers() {
 		h = append(h, [2]string{ascii.Lower(name), value})
 	}
-	st.d.SetHeaders = h
+	st.d.SetHeaders, st.d.setBuf = h, h[:0]
 }
 
 func (st *state) mock(b *backend.Backend) *Reply {

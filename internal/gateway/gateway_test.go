@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"reflect"
 	"testing"
 
 	"github.com/apigw-wasm/apigw-wasm/internal/config"
@@ -231,6 +232,47 @@ func BenchmarkHandle(b *testing.B) {
 	for b.Loop() {
 		if d := g.Handle(r); d.Reply != nil {
 			b.Fatal(d.Reply.Message)
+		}
+	}
+}
+
+// TestHandleInReuse: one Exchange reused for a run of different requests (routed with more or
+// fewer upstream headers, answered, websocket) decides each exactly as a fresh Handle does.
+func TestHandleInReuse(t *testing.T) {
+	g := newGateway(t)
+	ws := headerMap{"upgrade": "websocket", "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==", "sec-websocket-version": "13"}
+	reqs := []Request{
+		{Authority: "api.example.com", Method: "GET", Path: "/users/7/orders/9?x=1", Headers: headerMap{}, Source: "10.1.2.3:4444"},
+		{Authority: "api.example.com", Method: "GET", Path: "/a/b", Headers: headerMap{}},
+		{Authority: "api.example.com", Method: "GET", Path: "/ext/v1?k=v", Headers: headerMap{}, TLS: true},
+		{Authority: "nope.example.com", Method: "GET", Path: "/", Headers: headerMap{}},
+		{Authority: "api.example.com", Method: "GET", Path: "/ws", Headers: ws, Source: "[::1]:80"},
+		{Authority: "api.example.com", Method: "POST", Path: "/pest", Headers: headerMap{}},
+	}
+	type exported struct {
+		Reply                       *Reply
+		SetHeaders, ResponseHeaders [][2]string
+		NeedBody                    bool
+		Body                        []byte
+		API                         string
+	}
+	view := func(d *Decision) exported {
+		e := exported{Reply: d.Reply, SetHeaders: d.SetHeaders, ResponseHeaders: d.ResponseHeaders, NeedBody: d.NeedBody, Body: d.Body}
+		if d.API != nil {
+			e.API = d.API.ID
+		}
+		return e
+	}
+	var x Exchange
+	for round := range 3 {
+		for i := range reqs {
+			r := reqs[(i*(round+1))%len(reqs)]
+			r.RequestID = "rid"
+			fresh := r
+			want := view(g.Handle(&fresh))
+			if got := view(g.HandleIn(&x, &r)); !reflect.DeepEqual(got, want) {
+				t.Fatalf("round %d, %s %s: reused exchange decided\n%+v\nfresh\n%+v", round, r.Method, r.Path, got, want)
+			}
 		}
 	}
 }

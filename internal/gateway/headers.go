@@ -36,10 +36,10 @@ func (h *HeaderList) Values(name string) []string {
 	case 0:
 		return nil
 	case 1:
-		if h.values == nil {
-			h.values = make([]string, len(h.Fields))
-			for i, f := range h.Fields {
-				h.values[i] = f.Value
+		if len(h.values) != len(h.Fields) {
+			h.values = h.values[:0]
+			for _, f := range h.Fields {
+				h.values = append(h.values, f.Value)
 			}
 		}
 		return h.values[first : first+1 : first+1]
@@ -51,4 +51,13 @@ func (h *HeaderList) Values(name string) []string {
 		}
 	}
 	return out
+}
+
+// Reset empties the list for another request, keeping its memory (the plugin reuses a
+// request's context and its list once the request has ended).
+func (h *HeaderList) Reset() {
+	clear(h.Fields)
+	h.Fields = h.Fields[:0]
+	clear(h.values)
+	h.values = h.values[:0]
 }

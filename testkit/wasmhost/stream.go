@@ -24,6 +24,10 @@ type Request struct {
 	// CodeDetails is response.code_details once the upstream has answered; default
 	// "via_upstream".
 	CodeDetails string
+	// Meanwhile, if set, runs after proxy_on_request_headers, before the body or the response:
+	// the VM serves other requests (it may call Request) while this one waits, as a worker's VM
+	// does. The counts of this request then include theirs.
+	Meanwhile func() error
 }
 
 // Response is an upstream response.
@@ -135,6 +139,17 @@ func (h *Host) exchange(ctx context.Context, st *stream, req Request, res *Resul
 	action, err := h.callback(ctx, "proxy_on_request_headers", actionContinue, uint64(st.id), uint64(len(st.reqHeaders.pairs)), b2u(eos))
 	if err != nil {
 		return err
+	}
+	if req.Meanwhile != nil {
+		calls, returns := h.calls, h.returns
+		err := req.Meanwhile()
+		h.stream, h.current = st, st.id
+		calls.add(h.calls)
+		returns.add(h.returns)
+		h.calls, h.returns = calls, returns
+		if err != nil {
+			return err
+		}
 	}
 	// A filter stopped at headers still gets the body (Envoy buffers it for the filter).
 	if !eos && st.local == nil {

@@ -10,6 +10,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"strings"
 	"unsafe"
 
 	"github.com/apigw-wasm/apigw-wasm/plugin/abi"
@@ -77,7 +78,8 @@ func (g *guest) OnRequestHeaders(id uint32, n int, eos bool) abi.Action {
 	abi.RecordMetric(g.hist, 7)
 	logf("metrics counter=%d gauge=%d", metric(g.counter), metric(g.gauge))
 	path, _ := abi.HeaderValue(abi.RequestHeaders, ":path")
-	g.paths[id] = path
+	// A copy: later callbacks read it, and plugin/abi reuses a returned buffer after its callback.
+	g.paths[id] = strings.Clone(path)
 	switch path {
 	case "/local":
 		hs := abi.AppendPairs(nil, [][2]string{{"X-Reason", "test"}, {"x-multi", "1"}, {"x-multi", "2"}})
