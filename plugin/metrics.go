@@ -91,7 +91,9 @@ func (m *metrics) record(d *gateway.Decision, status int, code reply.Code) {
 		m.requests[k] = c
 	}
 	m.lastKey, m.lastCounter = k, c
-	m.host.increment(c, 1)
+	if err := m.host.increment(c, 1); err != nil {
+		logHostError(m.host, err, "")
+	}
 	if code == reply.None {
 		return
 	}
@@ -105,5 +107,7 @@ func (m *metrics) record(d *gateway.Decision, status int, code reply.Code) {
 		}
 		m.rejections[code] = r
 	}
-	m.host.increment(r, 1)
+	if err := m.host.increment(r, 1); err != nil {
+		logHostError(m.host, err, "")
+	}
 }

@@ -22,12 +22,25 @@ func (s *sharedData) Get(key string) ([]byte, uint32, bool, error) {
 func (s *sharedData) Set(key string, value []byte, cas uint32) error {
 	err := s.host.setSharedData(key, value, cas)
 	if err == limit.ErrCASMismatch {
-		if s.mismatches == 0 {
-			s.mismatches, _ = s.host.defineCounter("apigw.limit.cas_mismatch")
-		}
-		s.host.increment(s.mismatches, 1)
+		s.countMismatch()
 	}
 	return err
+}
+
+// countMismatch adds one to apigw.limit.cas_mismatch; a metric the host refuses is logged,
+// as every failed host call is, and the swap's result stands.
+func (s *sharedData) countMismatch() {
+	if s.mismatches == 0 {
+		id, err := s.host.defineCounter("apigw.limit.cas_mismatch")
+		if err != nil {
+			logHostError(s.host, err, "")
+			return
+		}
+		s.mismatches = id
+	}
+	if err := s.host.increment(s.mismatches, 1); err != nil {
+		logHostError(s.host, err, "")
+	}
 }
 
 // unsafeBytes views a host buffer as bytes; the limiter only reads what Get returns.

@@ -65,7 +65,7 @@ func stepAuth(st *state) *Reply {
 }
 
 // hmacRequest is what the HMAC verifier reads of the request. Its path is the one the client
-// sent, not the normalized one: the client signed what it sent (spec section 5).
+// sent, not the normalized one: the client signed what it sent (docs/gateway.md section 5).
 type hmacRequest struct{ r *Request }
 
 func (h hmacRequest) Values(name string) []string { return h.r.Headers.Values(name) }

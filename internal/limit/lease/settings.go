@@ -9,7 +9,7 @@ import (
 // Settings are the configuration's top-level "limits" section (docs/limits.md, Configuration).
 type Settings struct {
 	// Global counts every limit once for all the Envoys that share the store; false is the
-	// local mode (spec section 7: each Envoy counts alone), and the other fields are unused.
+	// local mode (docs/gateway.md section 7: each Envoy counts alone), and the other fields are unused.
 	Global bool
 	// Cluster is the Envoy cluster of the bridge (HTTP/1.1, POST /v1/limits).
 	Cluster string
