@@ -129,22 +129,10 @@ func limitdImage(bin []byte, arch, variant string, caPEM []byte, created time.Ti
 	if err := tw.Close(); err != nil {
 		return nil, err
 	}
-	layer, err := layerOf(archive.Bytes())
+	img, cfg, err := oneLayerImage(archive.Bytes(), created, "apigw-oci -limitd", limitdPath)
 	if err != nil {
 		return nil, err
 	}
-	img := mutate.MediaType(empty.Image, types.OCIManifestSchema1)
-	img = mutate.ConfigMediaType(img, types.OCIConfigJSON)
-	img, err = mutate.Append(img, mutate.Addendum{Layer: layer, MediaType: types.OCILayer,
-		History: v1.History{Created: v1.Time{Time: created}, CreatedBy: "apigw-oci -limitd", Comment: limitdPath}})
-	if err != nil {
-		return nil, err
-	}
-	cfg, err := img.ConfigFile()
-	if err != nil {
-		return nil, err
-	}
-	cfg = cfg.DeepCopy()
 	cfg.OS, cfg.Architecture, cfg.Variant, cfg.Created = "linux", arch, variant, v1.Time{Time: created}
 	cfg.Config.Entrypoint = []string{limitdPath}
 	cfg.Config.User = nonrootUser

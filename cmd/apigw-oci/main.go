@@ -155,28 +155,37 @@ func image(module []byte, created time.Time) (v1.Image, error) {
 	if err := tw.Close(); err != nil {
 		return nil, err
 	}
-	layer, err := layerOf(archive.Bytes())
+	img, cfg, err := oneLayerImage(archive.Bytes(), created, "apigw-oci", moduleFile)
 	if err != nil {
 		return nil, err
 	}
-	img := mutate.MediaType(empty.Image, types.OCIManifestSchema1)
-	img = mutate.ConfigMediaType(img, types.OCIConfigJSON)
-	img, err = mutate.Append(img, mutate.Addendum{Layer: layer, MediaType: types.OCILayer,
-		History: v1.History{Created: v1.Time{Time: created}, CreatedBy: "apigw-oci", Comment: moduleFile}})
-	if err != nil {
-		return nil, err
-	}
-	cfg, err := img.ConfigFile()
-	if err != nil {
-		return nil, err
-	}
-	cfg = cfg.DeepCopy()
 	// The module runs on no OS image: wasm/wasip1 is what it is built for (Go's GOARCH/GOOS).
 	cfg.Architecture, cfg.OS, cfg.Created = "wasm", "wasip1", v1.Time{Time: created}
 	if img, err = mutate.ConfigFile(img, cfg); err != nil {
 		return nil, err
 	}
 	return mutate.Annotations(img, map[string]string{variantAnnotation: variantCompat}).(v1.Image), nil
+}
+
+// oneLayerImage is an OCI image of the one layer tarBytes, with its history entry, and a copy of
+// its config file for the caller to fill in and set.
+func oneLayerImage(tarBytes []byte, created time.Time, createdBy, comment string) (v1.Image, *v1.ConfigFile, error) {
+	layer, err := layerOf(tarBytes)
+	if err != nil {
+		return nil, nil, err
+	}
+	img := mutate.MediaType(empty.Image, types.OCIManifestSchema1)
+	img = mutate.ConfigMediaType(img, types.OCIConfigJSON)
+	img, err = mutate.Append(img, mutate.Addendum{Layer: layer, MediaType: types.OCILayer,
+		History: v1.History{Created: v1.Time{Time: created}, CreatedBy: createdBy, Comment: comment}})
+	if err != nil {
+		return nil, nil, err
+	}
+	cfg, err := img.ConfigFile()
+	if err != nil {
+		return nil, nil, err
+	}
+	return img, cfg.DeepCopy(), nil
 }
 
 func layerOf(tarBytes []byte) (v1.Layer, error) {

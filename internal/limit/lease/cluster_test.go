@@ -37,16 +37,7 @@ func startEnvoys(t testing.TB, cl *cluster, n, workers int, pol lease.Policy, mo
 func stopAll(es []*envoy) lease.Stats {
 	var total lease.Stats
 	for _, e := range es {
-		s := e.stop()
-		total.Reports += s.Reports
-		total.Leases += s.Leases
-		total.TokensLeased += s.TokensLeased
-		total.TokensReturned += s.TokensReturned
-		total.StoreFailures += s.StoreFailures
-		total.Waited += s.Waited
-		total.Debt += s.Debt
-		total.Denied += s.Denied
-		total.OutageMillis += s.OutageMillis
+		addStats(&total, e.stop())
 	}
 	return total
 }

@@ -302,18 +302,22 @@ func (e *envoy) stop() lease.Stats {
 	for _, w := range e.workers {
 		close(w.stop)
 		<-w.done
-		s := w.stats
-		total.Reports += s.Reports
-		total.Leases += s.Leases
-		total.TokensLeased += s.TokensLeased
-		total.TokensReturned += s.TokensReturned
-		total.StoreFailures += s.StoreFailures
-		total.Waited += s.Waited
-		total.Debt += s.Debt
-		total.Denied += s.Denied
-		total.OutageMillis += s.OutageMillis
+		addStats(&total, w.stats)
 	}
 	return total
+}
+
+// addStats adds s to total, field by field.
+func addStats(total *lease.Stats, s lease.Stats) {
+	total.Reports += s.Reports
+	total.Leases += s.Leases
+	total.TokensLeased += s.TokensLeased
+	total.TokensReturned += s.TokensReturned
+	total.StoreFailures += s.StoreFailures
+	total.Waited += s.Waited
+	total.Debt += s.Debt
+	total.Denied += s.Denied
+	total.OutageMillis += s.OutageMillis
 }
 
 // tally counts outcomes.
