@@ -278,6 +278,16 @@ func (c *Client) write(sl *slot) error {
 	return c.store.Set(sl.t.skey, sl.s.encode(&c.scratch), cas)
 }
 
+// loadClassified loads a slot's lease and says what the limit needs; a shared data that fails
+// makes the limit fail closed, as in package limit.
+func (c *Client) loadClassified(sl *slot, now time.Time, ms int64) {
+	if c.load(sl, now, ms) != nil {
+		sl.class = over
+		return
+	}
+	c.classify(sl, ms)
+}
+
 func (c *Client) classify(sl *slot, ms int64) {
 	lim := sl.t.limit
 	s := &sl.s
@@ -313,12 +323,7 @@ func (c *Client) Take(l *limit.Limits, now time.Time) Result {
 			if !sl[i].on() {
 				continue
 			}
-			if c.load(&sl[i], now, ms) != nil {
-				// The shared data failed: the limit fails closed, as in package limit.
-				sl[i].class = over
-			} else {
-				c.classify(&sl[i], ms)
-			}
+			c.loadClassified(&sl[i], now, ms)
 			refuse = refuse || sl[i].class == over
 			needStore = needStore || sl[i].class == remote
 		}
@@ -570,11 +575,7 @@ func (c *Client) Peek(l *limit.Limits, now time.Time) limit.Outcome {
 		if !sl[i].on() {
 			continue
 		}
-		if c.load(&sl[i], now, ms) != nil {
-			sl[i].class = over
-		} else {
-			c.classify(&sl[i], ms)
-		}
+		c.loadClassified(&sl[i], now, ms)
 	}
 	return c.outcome(&sl, ms)
 }
